@@ -1,0 +1,47 @@
+"""The one record type that flows through every stage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Article:
+    """An article as it moves from fetch to index. Stages fill fields in; none removes any."""
+
+    url: str
+    canonical_url: str
+    feed: str
+    site: str
+    title: str | None = None
+    body: str = ""
+    description: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: str | None = None
+    lang: str = "und"
+    lang_prob: float | None = None
+    lang_source: str | None = None
+    fetched_at: str | None = None
+    run_id: str | None = None
+    pipeline_version: str | None = None
+
+    @property
+    def doc_id(self) -> str:
+        """Deterministic id from the canonical URL: the same article is always the same document."""
+        return doc_id_for(self.canonical_url)
+
+    @property
+    def content_hash(self) -> str:
+        payload = "\x1f".join([self.title or "", self.body, self.published_at or ""])
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_document(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["content_hash"] = self.content_hash
+        return doc
+
+
+def doc_id_for(canonical_url: str) -> str:
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:40]

@@ -1,0 +1,173 @@
+"""Settings: code defaults, overridden by ``config/*.yaml``, overridden by the environment.
+
+Secrets (API keys, passwords) should come from the environment or an Airflow connection, never
+from files in the repository; nothing here logs them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class ConfigError(ValueError):
+    """A config file or variable is missing or malformed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ElasticsearchSettings:
+    url: str = "http://127.0.0.1:9200"
+    index_alias: str = "news-articles"
+    index_name: str = "news-articles-v1"
+    api_key: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    request_timeout_s: float = 30.0
+    bulk_chunk_size: int = 500
+    number_of_shards: int = 1
+    number_of_replicas: int = 1
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    user_agent: str = "news-pipeline/0.1 (+https://github.com/news-pipeline)"
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 15.0
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    allow_networks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One configured feed. ``allow_networks`` lets this feed (and its article pages) reach
+    otherwise blocked address ranges, e.g. the bundled sample site on 127.0.0.1."""
+
+    name: str
+    url: str
+    site: str | None = None
+    lang: str | None = None
+    allow_networks: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "site": self.site,
+            "lang": self.lang,
+            "allow_networks": list(self.allow_networks),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FeedConfig:
+        if not isinstance(raw, dict) or not raw.get("url"):
+            raise ConfigError(f"feed entry needs at least a 'url': {raw!r}")
+        url = str(raw["url"])
+        return cls(
+            name=str(raw.get("name") or url),
+            url=url,
+            site=raw.get("site"),
+            lang=raw.get("lang"),
+            allow_networks=tuple(raw.get("allow_networks") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    cron: str = "0 2 * * *"
+    timezone: str = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class Settings:
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    http: HttpSettings = HttpSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    feeds: tuple[FeedConfig, ...] = ()
+    language_seed: int = 0
+    min_body_chars: int = 200
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _section(cls: type, raw: dict[str, Any] | None, where: str) -> Any:
+    raw = raw or {}
+    known = set(cls.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown keys in {where}: {sorted(unknown)} (known: {sorted(known)})")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return cls(**values)
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
+    es_over: dict[str, Any] = {}
+    for var, key in [
+        ("NEWS_ES_URL", "url"),
+        ("NEWS_ES_API_KEY", "api_key"),
+        ("NEWS_ES_USERNAME", "username"),
+        ("NEWS_ES_PASSWORD", "password"),
+        ("NEWS_ES_CA_CERTS", "ca_certs"),
+        ("NEWS_ES_INDEX_ALIAS", "index_alias"),
+    ]:
+        if env.get(var):
+            es_over[key] = env[var]
+    if env.get("NEWS_ES_VERIFY_CERTS"):
+        es_over["verify_certs"] = _env_bool(env["NEWS_ES_VERIFY_CERTS"])
+    http_over: dict[str, Any] = {}
+    if env.get("NEWS_HTTP_USER_AGENT"):
+        http_over["user_agent"] = env["NEWS_HTTP_USER_AGENT"]
+    return replace(
+        settings,
+        elasticsearch=replace(settings.elasticsearch, **es_over),
+        http=replace(settings.http, **http_over),
+    )
+
+
+def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load ``pipeline.yaml`` and the feeds file from ``config_dir`` (default: $NEWS_CONFIG_DIR,
+    else the repository's ``config/``), then apply environment overrides."""
+    env = dict(os.environ) if env is None else env
+    base = Path(config_dir or env.get("NEWS_CONFIG_DIR") or REPO_CONFIG_DIR)
+    main_file = base / "pipeline.yaml"
+    raw = _read_yaml(main_file) if main_file.exists() else {}
+    allowed = {"elasticsearch", "http", "schedule", "feeds_file", "language_seed", "min_body_chars"}
+    if set(raw) - allowed:
+        raise ConfigError(f"unknown top-level keys in {main_file}: {sorted(set(raw) - allowed)}")
+    feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / raw.get("feeds_file", "feeds.yaml"))
+    feeds_raw = _read_yaml(feeds_file).get("feeds") or []
+    if not isinstance(feeds_raw, list):
+        raise ConfigError(f"'feeds' in {feeds_file} must be a list")
+    settings = Settings(
+        elasticsearch=_section(ElasticsearchSettings, raw.get("elasticsearch"), f"{main_file}: elasticsearch"),
+        http=_section(HttpSettings, raw.get("http"), f"{main_file}: http"),
+        schedule=_section(ScheduleSettings, raw.get("schedule"), f"{main_file}: schedule"),
+        feeds=tuple(FeedConfig.from_dict(f) for f in feeds_raw),
+        language_seed=int(raw.get("language_seed", 0)),
+        min_body_chars=int(raw.get("min_body_chars", 200)),
+    )
+    return _apply_env(settings, env)

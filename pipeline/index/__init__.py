@@ -1,0 +1,1 @@
+"""Everything that talks to Elasticsearch: client, index template, bulk writes, search."""

@@ -1,0 +1,156 @@
+"""One feed, end to end: poll -> fetch pages -> extract -> language -> bulk index.
+
+This is the entry point an Airflow task calls. Bad input never raises out of here: a broken feed
+or page becomes a failure entry (stage, URL, reason) in the report and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from trafilatura.utils import decode_file
+
+import pipeline
+from pipeline.article import Article
+from pipeline.config import FeedConfig, Settings
+from pipeline.extract import ExtractionError, extract_article
+from pipeline.feeds import FeedEntry, FeedError, poll_feed
+from pipeline.fetch import FetchError, HttpClient
+from pipeline.index.bulk import index_articles
+from pipeline.index.client import es_client
+from pipeline.language import detect_language
+from pipeline.urls import canonicalize, host_of
+
+log = logging.getLogger(__name__)
+
+PAGE_CONTENT_TYPES = {"text/html", "application/xhtml+xml"}
+
+
+@dataclass
+class Failure:
+    stage: str
+    url: str
+    reason: str
+
+
+@dataclass
+class FeedReport:
+    """Counts and failures of one feed's run; small enough for an Airflow XCom."""
+
+    feed: str
+    url: str
+    entries: int = 0
+    fetched: int = 0
+    extracted: int = 0
+    created: int = 0
+    updated: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def fail(self, stage: str, url: str, reason: str) -> None:
+        self.failures.append(Failure(stage, url, reason))
+        log.warning("feed %s: %s failed for %s: %s", self.feed, stage, url, reason)
+
+
+def _unique_entries(entries: list[FeedEntry]) -> list[FeedEntry]:
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        key = canonicalize(entry.link)
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique
+
+
+def _canonical(fetched_url: str, declared: str | None) -> str:
+    """Trust a page's rel=canonical only on its own host, so a page cannot claim (and overwrite)
+    another site's document."""
+    if declared and host_of(declared) == host_of(fetched_url):
+        return canonicalize(declared)
+    return canonicalize(fetched_url)
+
+
+def build_article(
+    entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str
+) -> Article | None:
+    try:
+        response = client.get(entry.link, allow_networks=feed.allow_networks)
+    except FetchError as exc:
+        report.fail("fetch", entry.link, exc.reason)
+        return None
+    report.fetched += 1
+    if response.content_type and response.content_type not in PAGE_CONTENT_TYPES:
+        report.fail("fetch", entry.link, f"content type {response.content_type!r} is not HTML")
+        return None
+    page = decode_file(response.content)
+    try:
+        extracted = extract_article(page, response.url)
+    except ExtractionError as exc:
+        report.fail("extract", response.url, str(exc))
+        return None
+    if len(extracted.body) < settings.min_body_chars:
+        report.fail("extract", response.url, f"body has {len(extracted.body)} chars, below {settings.min_body_chars}")
+        return None
+    report.extracted += 1
+    guess = detect_language(
+        extracted.body, seed=settings.language_seed, fallback=extracted.html_lang or entry.lang or feed.lang
+    )
+    return Article(
+        url=response.url,
+        canonical_url=_canonical(response.url, extracted.canonical_url),
+        feed=feed.name,
+        site=feed.site or host_of(response.url),
+        title=extracted.title or entry.title,
+        body=extracted.body,
+        description=extracted.description or entry.summary,
+        authors=extracted.authors,
+        published_at=entry.published_at or extracted.date,
+        lang=guess.lang,
+        lang_prob=guess.probability,
+        lang_source=guess.source,
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        run_id=run_id,
+        pipeline_version=pipeline.__version__,
+    )
+
+
+def ingest_feed(
+    feed: FeedConfig, settings: Settings, *, es: Elasticsearch | None = None, run_id: str = "manual"
+) -> FeedReport:
+    report = FeedReport(feed=feed.name, url=feed.url)
+    es = es or es_client(settings.elasticsearch)
+    with HttpClient(settings.http) as client:
+        try:
+            entries = _unique_entries(poll_feed(feed, client))
+        except FeedError as exc:
+            report.fail("feed", feed.url, exc.reason)
+            return report
+        report.entries = len(entries)
+
+        def articles() -> Iterator[Article]:
+            for entry in entries:
+                article = build_article(entry, feed, client, settings, report, run_id)
+                if article is not None:
+                    yield article
+
+        result = index_articles(
+            es, articles(), settings.elasticsearch.index_alias, chunk_size=settings.elasticsearch.bulk_chunk_size
+        )
+    report.created, report.updated = result.created, result.updated
+    for failed in result.failed:
+        report.fail("index", failed["id"] or "?", failed["reason"])
+    es.indices.refresh(index=settings.elasticsearch.index_alias)
+    log.info(
+        "feed %s: %d entries, %d fetched, %d extracted, %d created, %d updated, %d failures",
+        feed.name, report.entries, report.fetched, report.extracted, report.created, report.updated,
+        len(report.failures),
+    )
+    return report

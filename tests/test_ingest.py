@@ -1,0 +1,70 @@
+"""ingest_feed against the real sample site and the real local Elasticsearch: bad input becomes
+a reported failure, the good articles are indexed, and blocked addresses are never fetched."""
+
+from __future__ import annotations
+
+from pipeline.config import FeedConfig, load_settings
+from pipeline.index.client import es_client
+from pipeline.index.template import ensure_index
+from pipeline.ingest import ingest_feed
+from pipeline.search import search_articles
+from tests.conftest import sample_feeds, write_config
+
+
+def _setup(tmp_path, es_url, alias, feeds, **http):
+    settings = load_settings(write_config(tmp_path, es_url=es_url, alias=alias, feeds=feeds, **http), env={})
+    es = es_client(settings.elasticsearch)
+    ensure_index(es, settings.elasticsearch)
+    return settings, es
+
+
+def test_rss_and_atom_feeds_index_all_five_articles_once(es_url, sample_site, alias, tmp_path) -> None:
+    settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "rss", "atom"))
+    reports = [ingest_feed(feed, settings, es=es, run_id="t1") for feed in settings.feeds]
+    assert all(r.failures == [] for r in reports)
+    assert es.count(index=alias)["count"] == 5
+    # the overlap between the feeds (one link with a tracking parameter) is one document
+    assert sum(r.created for r in reports) == 5
+    assert sum(r.updated for r in reports) == sum(r.extracted for r in reports) - 5
+    doc = es.search(index=alias, query={"match_all": {}}, size=1)["hits"]["hits"][0]["_source"]
+    assert doc["lang"] == "de" and doc["lang_source"] == "langdetect" and doc["lang_prob"] > 0.9
+    assert "utm_" not in doc["canonical_url"]
+
+
+def test_german_stemming_on_the_local_node(es_url, sample_site, alias, tmp_path) -> None:
+    settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "rss", "atom"))
+    for feed in settings.feeds:
+        ingest_feed(feed, settings, es=es)
+    # no sample article contains the exact word "Protest"; the german analyzer finds "Proteste(n)"
+    exact = es.count(index=alias, query={"match": {"body": "Protest"}})["count"]
+    stemmed = search_articles(es, alias, "Protest")["hits"]["total"]["value"]
+    assert exact == 0 and stemmed >= 4
+
+
+def test_server_error_timeout_and_non_xml_feeds_are_reported(es_url, sample_site, alias, tmp_path) -> None:
+    settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "http-500", "slow", "not-xml"))
+    reports = {f.name: ingest_feed(f, settings, es=es) for f in settings.feeds}
+    assert [(x.stage, x.reason) for x in reports["http-500"].failures] == [("feed", "HTTP 500")]
+    assert "timed out" in reports["slow"].failures[0].reason
+    assert "not a valid feed" in reports["not-xml"].failures[0].reason
+    assert es.count(index=alias)["count"] == 0
+
+
+def test_article_404_is_reported_and_the_good_entry_indexed(es_url, sample_site, alias, tmp_path) -> None:
+    settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "broken-links"))
+    report = ingest_feed(settings.feeds[0], settings, es=es)
+    assert report.entries == 2 and report.created == 1
+    [failure] = report.failures
+    assert failure.stage == "fetch" and failure.reason == "HTTP 404"
+    assert failure.url.endswith("/articles/does-not-exist.html")
+
+
+def test_loopback_is_blocked_unless_the_config_allows_it(es_url, sample_site, alias, tmp_path) -> None:
+    settings, es = _setup(tmp_path, es_url, alias, [{"name": "rss", "url": sample_site + "/feeds/rss.xml"}])
+    report = ingest_feed(settings.feeds[0], settings, es=es)
+    [failure] = report.failures
+    assert failure.stage == "feed" and "SSRF" in failure.reason and "127.0.0.1" in failure.reason
+    metadata = FeedConfig(name="metadata", url="http://169.254.169.254/latest/meta-data/")
+    report = ingest_feed(metadata, settings, es=es)
+    assert "SSRF" in report.failures[0].reason
+    assert es.count(index=alias)["count"] == 0
