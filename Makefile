@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+
+.PHONY: setup run test lint es-start es-stop es-status airflow-db clean
+
+setup: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==0.13.9
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+airflow-db: setup
+	@mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+
+## run: set up, start local Elasticsearch, ingest the bundled sample site through the DAG, search
+run: setup airflow-db es-start
+	$(BIN)/python scripts/run_demo.py
+
+## test: the whole test suite against a real local Elasticsearch node and real local HTTP servers
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check pipeline dags tests scripts bench
+
+es-start: setup
+	$(BIN)/python -m pipeline es start
+
+es-stop: setup
+	$(BIN)/python -m pipeline es stop
+
+es-status: setup
+	$(BIN)/python -m pipeline es status
+
+clean:
+	rm -rf $(VENV) .airflow .pytest_cache .ruff_cache
