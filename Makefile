@@ -33,7 +33,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check pipeline dags tests scripts bench
+	$(BIN)/ruff check pipeline dags tests scripts
 
 es-start: setup
 	$(BIN)/python -m pipeline es start

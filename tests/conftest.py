@@ -86,7 +86,7 @@ def alias(es) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     es.indices.delete(index=f"{name}-*", ignore_unavailable=True, allow_no_indices=True)
-    es.indices.delete_index_template(name=name, ignore_status=404)
+    es.options(ignore_status=404).indices.delete_index_template(name=name)
 
 
 def write_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], **http: object) -> Path:

@@ -17,7 +17,7 @@ def _dagbag():
     return DagBag(str(ROOT / "dags"))
 
 
-def test_dag_files_import_without_errors() -> None:
+def test_dag_files_import_without_errors(airflow_db) -> None:
     started = time.perf_counter()
     bag = _dagbag()
     elapsed = time.perf_counter() - started

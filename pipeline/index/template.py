@@ -74,17 +74,15 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
     missing. Safe to call from every task of every worker; returns True if anything changed."""
     changed = False
     name = template_name(settings)
-    current = es.indices.get_index_template(name=name, ignore_status=404)
+    current = es.options(ignore_status=404).indices.get_index_template(name=name)
     versions = [t["index_template"].get("version") for t in current.get("index_templates", [])]
     if versions != [TEMPLATE_VERSION]:
         es.indices.put_index_template(name=name, **template_body(settings))
         log.info("index template %s set to version %s", name, TEMPLATE_VERSION)
         changed = True
     if not es.indices.exists(index=settings.index_name):
-        resp = es.indices.create(
-            index=settings.index_name,
-            aliases={settings.index_alias: {"is_write_index": True}},
-            ignore_status=400,
+        resp = es.options(ignore_status=400).indices.create(
+            index=settings.index_name, aliases={settings.index_alias: {"is_write_index": True}}
         )
         if "error" in resp and resp["error"].get("type") != "resource_already_exists_exception":
             raise RuntimeError(f"cannot create index {settings.index_name}: {resp['error']}")
