@@ -1,0 +1,324 @@
+"""Tests for pipeline.dates: the five real sample-site pages (served by the local HTTP server,
+no mocks) and one unit test per known trap of date extraction on German news pages."""
+
+from __future__ import annotations
+
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+
+from pipeline.dates import ArticleDates, DateValue, find_dates, parse_date_text, strip_label
+from pipeline.samplesite import SampleArticle, load_articles
+
+ARTICLES = load_articles()
+NOW = datetime(2022, 1, 20, 12, 0, tzinfo=UTC)
+
+
+def _utc(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _fetch(base_url: str, article: SampleArticle) -> str:
+    with urllib.request.urlopen(base_url + article.path, timeout=10) as response:
+        return response.read().decode("utf-8")
+
+
+def _find(base_url: str, article: SampleArticle, **overrides: object) -> ArticleDates:
+    kwargs: dict[str, object] = {
+        "url": base_url + article.path,
+        "feed_published": article.feed_published,
+        "feed_updated": article.feed_updated,
+    }
+    kwargs.update(overrides)
+    return find_dates(_fetch(base_url, article), **kwargs)  # type: ignore[arg-type]
+
+
+def _by_prefix(prefix: str) -> SampleArticle:
+    return next(a for a in ARTICLES if a.seed_file.startswith(prefix))
+
+
+# --------------------------------------------------------------------------- sample site
+
+
+@pytest.mark.parametrize("article", ARTICLES, ids=[a.slug for a in ARTICLES])
+@pytest.mark.parametrize("now", [None, NOW], ids=["real-clock", "fixed-now"])
+def test_sample_pages_published_matches_truth(sample_site: str, article: SampleArticle, now: datetime | None) -> None:
+    dates = _find(sample_site, article, now=now)
+    assert dates.published is not None
+    assert (dates.published.value, dates.published.precision) == (_utc(article.published), article.published_precision)
+    expected_source = {"visible": "visible-text"}.get(article.published_source, article.published_source)
+    assert dates.published.source == expected_source
+
+
+@pytest.mark.parametrize("article", ARTICLES, ids=[a.slug for a in ARTICLES])
+def test_sample_pages_modified_matches_truth(sample_site: str, article: SampleArticle) -> None:
+    dates = _find(sample_site, article)
+    if article.modified is None:
+        assert dates.modified is None
+    else:
+        assert dates.modified is not None
+        assert (dates.modified.value, dates.modified.precision) == (_utc(article.modified), "minute")
+
+
+def test_dwn_page_ignores_2025_teasers_and_reads_visible_dates(sample_site: str) -> None:
+    article = _by_prefix("004")
+    for feed in (article.feed_published, None):
+        dates = _find(sample_site, article, feed_published=feed, feed_updated=None)
+        assert dates.published == DateValue(
+            "2022-01-10T09:00:00+00:00", "minute", "visible-text", dates.published.confidence, "10.01.2022 10:00"
+        )
+        assert dates.modified is not None
+        assert dates.modified.value == "2022-01-10T09:19:00+00:00"
+        assert dates.modified.source == "visible-text"
+
+
+def test_newsde_page_without_feed_is_undated_not_a_teaser_date(sample_site: str) -> None:
+    """The page states no date of its own, only 2025 teaser dates in "Mehr zum Thema"."""
+    dates = _find(sample_site, _by_prefix("002"), feed_published=None)
+    assert dates.published is None
+    dates = _find(sample_site, _by_prefix("002"))
+    assert dates.published is not None and dates.published.source == "feed"
+    assert dates.published.value == "2022-01-16T10:32:00+00:00"
+
+
+def test_jsonld_day_is_refined_by_agreeing_feed_minute(sample_site: str) -> None:
+    article = _by_prefix("003")
+    assert article.jsonld_published == "2022-01-08"
+    without_feed = _find(sample_site, article, feed_published=None, feed_updated=None)
+    assert without_feed.published is not None
+    assert (without_feed.published.value, without_feed.published.precision, without_feed.published.source) == (
+        "2022-01-08T00:00:00+00:00", "day", "json-ld",
+    )
+    with_feed = _find(sample_site, article)
+    assert with_feed.published is not None and with_feed.published.precision == "minute"
+    assert with_feed.modified is None  # feed "updated" equals published: no modification
+
+
+def test_no_sample_page_yields_a_2025_date(sample_site: str) -> None:
+    for article in ARTICLES:
+        dates = _find(sample_site, article, feed_published=None, feed_updated=None)
+        for value in (dates.published, dates.modified):
+            assert value is None or value.value.startswith("2022-")
+
+
+# --------------------------------------------------------------------------- parse_date_text traps
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Aktualisiert: 10.01.2022 10:19", "modified"),
+        ("Stand: 10.01.2022 10:19", "modified"),
+        ("Updated 10.01.2022 10:19", "modified"),
+        ("Zuletzt aktualisiert am 10.01.2022 10:19", "modified"),
+        ("Veröffentlicht am 10.01.2022 10:19", "published"),
+        ("10.01.2022 10:19", None),
+    ],
+)
+def test_labels_are_stripped_before_parsing(text: str, kind: str | None) -> None:
+    assert strip_label(text) == (kind, "10.01.2022 10:19")
+    parsed = parse_date_text(text)
+    assert parsed is not None
+    assert (parsed.value, parsed.precision, parsed.raw) == ("2022-01-10T09:19:00+00:00", "minute", text)
+
+
+def test_german_numeric_date_is_day_first() -> None:
+    parsed = parse_date_text("10.01.2022", languages=("en",))
+    assert parsed is not None
+    assert (parsed.value, parsed.precision) == ("2022-01-10T00:00:00+00:00", "day")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10.01.2022 10:00", "2022-01-10T09:00:00+00:00"),
+        ("7. Januar 2022, 14:32 Uhr", "2022-01-07T13:32:00+00:00"),
+        ("Veröffentlicht am 10.01.2022 um 10:00 Uhr", "2022-01-10T09:00:00+00:00"),
+        ("Mo., 10.01.2022, 10:00 Uhr", "2022-01-10T09:00:00+00:00"),
+        ("2022-01-10T10:00:00+01:00", "2022-01-10T09:00:00+00:00"),
+        ("2022-01-10T09:00:00Z", "2022-01-10T09:00:00+00:00"),
+    ],
+)
+def test_minute_precision_forms(text: str, expected: str) -> None:
+    parsed = parse_date_text(text)
+    assert parsed is not None
+    assert (parsed.value, parsed.precision) == (expected, "minute")
+
+
+def test_relative_date_without_now_is_rejected_never_third_of_january() -> None:
+    assert parse_date_text("vor 3 Stunden") is None
+    assert parse_date_text("3 Stunden") is None
+
+
+def test_relative_date_is_resolved_against_now() -> None:
+    parsed = parse_date_text("vor 3 Stunden", now=NOW)
+    assert parsed is not None
+    assert (parsed.value, parsed.precision) == ("2022-01-20T09:00:00+00:00", "minute")
+    yesterday = parse_date_text("gestern", now=NOW)
+    assert yesterday is not None
+    assert (yesterday.value, yesterday.precision) == ("2022-01-19T00:00:00+00:00", "day")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mon, 10 Jan 2022 10:00:00 MEZ", "2022-01-10T09:00:00+00:00"),
+        ("Sun, 10 Jul 2022 10:00:00 MESZ", "2022-07-10T08:00:00+00:00"),
+        ("Mon, 10 Jan 2022 10:00:00 +0100", "2022-01-10T09:00:00+00:00"),
+        ("Mon, 10 Jan 2022 10:00:00 GMT", "2022-01-10T10:00:00+00:00"),
+        ("10.07.2022 10:00 MESZ", "2022-07-10T08:00:00+00:00"),
+    ],
+)
+def test_german_zone_names(text: str, expected: str) -> None:
+    parsed = parse_date_text(text)
+    assert parsed is not None and parsed.value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10.01.2022 10:00", "2022-01-10T09:00:00+00:00"), ("10.07.2022 10:00", "2022-07-10T08:00:00+00:00")],
+)
+def test_local_times_use_site_timezone_with_dst(text: str, expected: str) -> None:
+    parsed = parse_date_text(text)
+    assert parsed is not None and parsed.value == expected
+    london = parse_date_text(text, site_timezone="Europe/London")
+    assert london is not None
+    assert london.value == ("2022-01-10T10:00:00+00:00" if "01.2022" in text else "2022-07-10T09:00:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "precision"),
+    [
+        ("date 2022-01", "2022-01-01T00:00:00+00:00", "month"),
+        ("2022-01", "2022-01-01T00:00:00+00:00", "month"),
+        ("Januar 2022", "2022-01-01T00:00:00+00:00", "month"),
+        ("2022-01-08", "2022-01-08T00:00:00+00:00", "day"),
+        ("2022", "2022-01-01T00:00:00+00:00", "year"),
+    ],
+)
+def test_coarse_precision_is_kept(text: str, value: str, precision: str) -> None:
+    parsed = parse_date_text(text)
+    assert parsed is not None and (parsed.value, parsed.precision) == (value, precision)
+
+
+@pytest.mark.parametrize("text", ["", "Lesezeit: 2 min", "Erstellt von - Uhr", "Politik", "31.02.2022"])
+def test_non_dates_are_rejected(text: str) -> None:
+    assert parse_date_text(text) is None
+
+
+# --------------------------------------------------------------------------- find_dates on small pages
+
+
+def _page(header: str, extra: str = "", head: str = "") -> str:
+    return (
+        f"<html><head>{head}</head><body><article><header><h1>Titel</h1>{header}</header>"
+        f"<p>{'Text ' * 40}</p></article>{extra}</body></html>"
+    )
+
+
+def test_future_date_beyond_a_day_is_rejected() -> None:
+    assert find_dates(_page("<div>25.01.2022 10:00</div>"), url="https://x.de/a", now=NOW).published is None
+    near = find_dates(_page("<div>21.01.2022 10:00</div>"), url="https://x.de/a", now=NOW).published
+    assert near is not None and near.value == "2022-01-21T09:00:00+00:00"
+
+
+def test_too_old_date_is_rejected() -> None:
+    page = _page("<div>10.01.1985 10:00</div>")
+    assert find_dates(page, url="https://x.de/a", now=NOW).published is None
+    old = find_dates(page, url="https://x.de/a", now=NOW, allow_before=1980).published
+    assert old is not None and old.value == "1985-01-10T09:00:00+00:00"
+
+
+def test_undated_page_has_no_invented_date() -> None:
+    dates = find_dates(_page("<p>Von Redaktion</p>"), url="https://x.de/politik/artikel", now=NOW)
+    assert dates == ArticleDates(published=None, modified=None)
+    assert find_dates("", url="https://x.de/a", now=NOW) == ArticleDates(None, None)
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        '<aside><time>19.01.2022</time></aside>',
+        '<section class="related-articles"><div>19.01.2022 08:00</div></section>',
+        '<div aria-label="Mehr zum Thema"><div>19.01.2022 08:00</div></div>',
+        '<div class="box"><h2>Mehr zum Thema</h2><div>19.01.2022 08:00</div></div>',
+        '<footer>Stand: 19.01.2022 08:00</footer>',
+        '<nav><span>19.01.2022</span></nav>',
+    ],
+)
+def test_chrome_dates_are_ignored(chrome: str) -> None:
+    page = f"<html><body><main><h1>Titel</h1>{chrome}<p>{'Text ' * 40}</p></main></body></html>"
+    assert find_dates(page, url="https://x.de/a", now=NOW).published is None
+
+
+def test_time_datetime_in_article_header_is_meta() -> None:
+    page = _page('<time datetime="2022-01-10T10:00:00+01:00">10. Januar</time>')
+    published = find_dates(page, url="https://x.de/a", now=NOW).published
+    assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "meta")
+
+
+def test_page_metadata_beats_feed_and_visible_text() -> None:
+    head = '<meta property="article:published_time" content="2022-01-10T10:00:00+01:00">'
+    page = _page("<div>11.01.2022 10:00</div>", head=head)
+    published = find_dates(page, url="https://x.de/a", feed_published="2022-01-12T10:00:00+01:00", now=NOW).published
+    assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "meta")
+
+
+def test_feed_beats_visible_text_when_they_disagree() -> None:
+    page = _page("<div>11.01.2022 10:00</div>")
+    published = find_dates(page, url="https://x.de/a", feed_published="Mon, 10 Jan 2022 10:00:00 MEZ", now=NOW).published
+    assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "feed")
+
+
+def test_url_date_then_http_header_as_last_resorts() -> None:
+    page = _page("")
+    from_url = find_dates(page, url="https://x.de/2022/01/10/titel", now=NOW).published
+    assert from_url is not None and (from_url.value, from_url.precision, from_url.source) == (
+        "2022-01-10T00:00:00+00:00", "day", "url",
+    )
+    header = "Mon, 10 Jan 2022 09:00:00 GMT"
+    dates = find_dates(page, url="https://x.de/titel", http_last_modified=header, now=NOW)
+    assert dates.published is not None and dates.published.source == "http-header"
+    assert dates.published.confidence < 0.5
+
+
+def test_modified_before_published_is_dropped() -> None:
+    page = _page("<div>10.01.2022 10:00</div><div>Aktualisiert: 09.01.2022 10:00</div>")
+    dates = find_dates(page, url="https://x.de/a", now=NOW)
+    assert dates.published is not None and dates.modified is None
+
+
+def test_confidence_orders_sources() -> None:
+    jsonld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2022-01-10"}</script>'
+    from_jsonld = find_dates(_page("", head=jsonld), url="https://x.de/a", now=NOW).published
+    from_text = find_dates(_page("<div>10.01.2022</div>"), url="https://x.de/a", now=NOW).published
+    assert from_jsonld is not None and from_text is not None
+    assert from_jsonld.precision == "day" and from_jsonld.source == "json-ld"
+    assert from_jsonld.confidence > from_text.confidence
+
+
+def test_stand_is_modified_and_publication_fallback() -> None:
+    only_stand = find_dates(_page("<div>Stand: 10.01.2022 10:19 Uhr</div>"), url="https://x.de/a", now=NOW)
+    assert only_stand.published is not None and only_stand.published.value == "2022-01-10T09:19:00+00:00"
+    assert only_stand.modified is None  # same moment as published: not a modification
+    both = find_dates(
+        _page("<div>10.01.2022 10:00</div><div>Stand: 10.01.2022 10:19 Uhr</div>"), url="https://x.de/a", now=NOW
+    )
+    assert both.published is not None and both.published.value == "2022-01-10T09:00:00+00:00"
+    assert both.modified is not None and both.modified.value == "2022-01-10T09:19:00+00:00"
+
+
+def test_slash_numeric_date_is_day_first_via_dateparser() -> None:
+    parsed = parse_date_text("10/01/2022")
+    assert parsed is not None and (parsed.value, parsed.precision) == ("2022-01-10T00:00:00+00:00", "day")
+
+
+def test_jsonld_of_this_url_wins_over_other_articles_jsonld() -> None:
+    head = (
+        '<script type="application/ld+json">[{"@type": "NewsArticle", "url": "https://x.de/other",'
+        ' "datePublished": "2022-01-05"}, {"@type": "NewsArticle", "mainEntityOfPage": {"@id": "https://x.de/a"},'
+        ' "datePublished": "2022-01-10T10:00:00+01:00"}]</script>'
+    )
+    published = find_dates(_page("", head=head), url="https://x.de/a", now=NOW).published
+    assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "json-ld")
