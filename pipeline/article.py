@@ -20,6 +20,10 @@ class Article:
     description: str | None = None
     authors: list[str] = field(default_factory=list)
     published_at: str | None = None
+    published_precision: str | None = None
+    published_source: str | None = None
+    published_confidence: float | None = None
+    modified_at: str | None = None
     lang: str = "und"
     lang_prob: float | None = None
     lang_source: str | None = None

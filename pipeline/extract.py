@@ -18,7 +18,6 @@ class Extracted:
     body: str
     description: str | None
     authors: list[str]
-    date: str | None
     canonical_url: str | None
     html_lang: str | None
 
@@ -47,7 +46,6 @@ def extract_article(page: str, url: str) -> Extracted:
         body=doc.text.strip(),
         description=doc.description,
         authors=authors,
-        date=doc.date,
         canonical_url=canonical,
         html_lang=html_lang,
     )

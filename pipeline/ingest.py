@@ -18,6 +18,7 @@ from trafilatura.utils import decode_file
 import pipeline
 from pipeline.article import Article
 from pipeline.config import FeedConfig, Settings
+from pipeline.dates import find_dates
 from pipeline.extract import ExtractionError, extract_article
 from pipeline.feeds import FeedEntry, FeedError, poll_feed
 from pipeline.fetch import FetchError, HttpClient
@@ -100,6 +101,11 @@ def build_article(
         report.fail("extract", response.url, f"body has {len(extracted.body)} chars, below {settings.min_body_chars}")
         return None
     report.extracted += 1
+    dates = find_dates(
+        page, url=response.url, feed_published=entry.published_at,
+        http_last_modified=response.headers.get("last-modified"),
+    )
+    published, modified = dates.published, dates.modified
     guess = detect_language(
         extracted.body, seed=settings.language_seed, fallback=extracted.html_lang or entry.lang or feed.lang
     )
@@ -112,7 +118,11 @@ def build_article(
         body=extracted.body,
         description=extracted.description or entry.summary,
         authors=extracted.authors,
-        published_at=entry.published_at or extracted.date,
+        published_at=published.value if published else None,
+        published_precision=published.precision if published else None,
+        published_source=published.source if published else None,
+        published_confidence=published.confidence if published else None,
+        modified_at=modified.value if modified else None,
         lang=guess.lang,
         lang_prob=guess.probability,
         lang_source=guess.source,

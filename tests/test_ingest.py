@@ -68,3 +68,23 @@ def test_loopback_is_blocked_unless_the_config_allows_it(es_url, sample_site, al
     report = ingest_feed(metadata, settings, es=es)
     assert "SSRF" in report.failures[0].reason
     assert es.count(index=alias)["count"] == 0
+
+
+def test_indexed_dates_match_the_sample_truth(es_url, sample_site, alias, tmp_path) -> None:
+    """The DWN page carries 2025 teaser dates and the news.de page only a feed date: the indexed
+    publication dates are still the articles' own, with precision and source."""
+    from datetime import UTC, datetime
+
+    from pipeline.samplesite import load_articles
+
+    settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "rss", "atom"))
+    for feed in settings.feeds:
+        ingest_feed(feed, settings, es=es)
+    docs = {h["_source"]["url"]: h["_source"] for h in es.search(index=alias, size=10)["hits"]["hits"]}
+    for article in load_articles():
+        doc = docs[sample_site + article.path]
+        truth = datetime.fromisoformat(article.published).astimezone(UTC).isoformat()
+        assert (doc["published_at"], doc["published_precision"]) == (truth, article.published_precision)
+        assert not doc["published_at"].startswith("2025")
+    dwn = next(d for u, d in docs.items() if "/dwn/" in u)
+    assert dwn["published_source"] == "visible-text" and dwn["modified_at"] == "2022-01-10T09:19:00+00:00"

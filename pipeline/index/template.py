@@ -16,7 +16,7 @@ from pipeline.config import ElasticsearchSettings
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 
 _TEXT_LANG_FIELDS = {
     "de": {"type": "text", "analyzer": "german"},
@@ -38,6 +38,10 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "description": {"type": "text", "fields": _TEXT_LANG_FIELDS},
         "authors": {"type": "keyword"},
         "published_at": {"type": "date"},
+        "published_precision": {"type": "keyword"},
+        "published_source": {"type": "keyword"},
+        "published_confidence": {"type": "float"},
+        "modified_at": {"type": "date"},
         "lang": {"type": "keyword"},
         "lang_prob": {"type": "float"},
         "lang_source": {"type": "keyword"},
@@ -80,6 +84,9 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
         es.indices.put_index_template(name=name, **template_body(settings))
         log.info("index template %s set to version %s", name, TEMPLATE_VERSION)
         changed = True
+        if es.indices.exists(index=settings.index_name):
+            # additive field changes reach the existing write index too; breaking ones need a reindex
+            es.indices.put_mapping(index=settings.index_name, properties=ARTICLE_MAPPINGS["properties"])
     if not es.indices.exists(index=settings.index_name):
         resp = es.options(ignore_status=400).indices.create(
             index=settings.index_name, aliases={settings.index_alias: {"is_write_index": True}}
