@@ -44,6 +44,16 @@ class HttpSettings:
     max_bytes: int = 5_000_000
     max_redirects: int = 5
     allow_networks: tuple[str, ...] = ()
+    # whole exchange of one hop (headers + body); per-operation timeouts miss a trickling server
+    total_timeout_s: float = 30.0
+    # retries on 429/502/503/504 and connection failures, exponential backoff, Retry-After honoured
+    max_retries: int = 2
+    backoff_base_s: float = 0.5
+    max_retry_after_s: float = 60.0  # a longer Retry-After fails at once instead of sleeping
+    # politeness per host: minimum gap between request starts, cap on parallel requests
+    per_host_min_interval_s: float = 1.0
+    per_host_max_concurrent: int = 2
+    respect_robots: bool = True
 
 
 @dataclass(frozen=True)
