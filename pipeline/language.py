@@ -1,35 +1,237 @@
-"""Language of the cleaned body, by langdetect with a fixed seed (unseeded it is not
-deterministic on short texts)."""
+"""Language of the cleaned article body.
+
+langdetect is the first detector: it is good on the big European and Asian languages and gives a
+probability we store. It has two weaknesses this module works around:
+
+* it is random (it samples n-grams), and its seed lives in the class attribute
+  ``DetectorFactory.seed`` - global state that concurrent callers would overwrite. We therefore keep
+  a private, once-loaded ``DetectorFactory`` and set the seed on each per-call ``Detector`` instance,
+  which owns its own ``random.Random``; results are deterministic per (text, seed) in any thread.
+* it has no profile for Kazakh (nor Kyrgyz, Tatar, Belarusian, ...) and confidently labels Kazakh as
+  Russian, Bulgarian, Macedonian or Ukrainian. When langdetect is unsure, or the text contains the
+  Kazakh-specific Cyrillic letters at a meaningful rate, we consult py3langid, whose model covers
+  140 languages including kk, ky and tt, and record in ``source`` which detector decided.
+
+Very short texts are not worth detecting (both detectors guess on a sentence fragment); they take the
+declared language of the page or feed, or ``und`` when nothing is declared.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
-from langdetect import DetectorFactory, detect_langs
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
-MIN_CHARS = 40
+# Below this many letters (see ``effective_length``: digits, punctuation and spaces do not count) we
+# trust the declared language more than any detector. 30 letters is a short one-line sentence (~40
+# characters). Counting letters rather than characters matters: langdetect calls a price/date line
+# such as "12.03.2024 | 1.234,56 EUR | +3,5 %" German with probability 1.0 because of "EUR".
+MIN_CHARS = 30
+# A Han, kana or Hangul character carries roughly a word's worth of signal; counting it as one Latin
+# character would send every one-sentence Chinese or Japanese text (15-35 characters) to the fallback.
+CJK_WEIGHT = 3
+# langdetect top probability below which we ask py3langid for a second opinion.
 MIN_PROBABILITY = 0.8
+# py3langid (normalised) probability needed for its answer to override / replace langdetect's.
+PY3LANGID_MIN_PROBABILITY = 0.7
+# Letters of the Kazakh alphabet that Russian lacks. і is also Ukrainian/Belarusian, which is why the
+# script signal only makes us *consult* py3langid rather than deciding "kk" on its own.
+KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+# Share of Cyrillic letters that must be Kazakh-specific (Kazakh prose runs at ~8-12 %; a Russian text
+# quoting one Kazakh name stays far below), plus a minimum count of the letters other than і so that
+# one word, or a Ukrainian text (і is common there), cannot trigger it.
+KAZAKH_MIN_RATE = 0.02
+KAZAKH_MIN_COUNT = 3
+
+# Code differences between the two detectors (and dialect labels of py3langid) mapped to ISO 639-1,
+# so downstream analyzers and filters see one code per language.
+_CODE_MAP: dict[str, str] = {
+    "zh-cn": "zh",
+    "zh-tw": "zh",
+    "zh-hans": "zh",
+    "zh-hant": "zh",
+    "iw": "he",
+    "in": "id",
+    "ji": "yi",
+    "nb": "no",
+    "arz": "ar",
+    "ary": "ar",
+    "uzs": "uz",
+    # Wu and Cantonese are members of the zh macrolanguage; py3langid reports ``wuu`` for some
+    # Mandarin news sentences, and ISO 639-1 has only ``zh`` for all of them.
+    "wuu": "zh",
+    "yue": "zh",
+    "zxx": "und",
+}
 
 
 @dataclass(frozen=True)
 class LanguageGuess:
+    """Detected language: ISO 639-1 code (or ``und``), the deciding detector's probability (None when
+    declared or undetermined) and ``source``: langdetect, py3langid, script+py3langid, declared, none."""
+
     lang: str
     probability: float | None
     source: str
 
 
+_lock = threading.Lock()
+_factory: DetectorFactory | None = None
+_identifier: Any = None
+
+
+def normalize_code(code: str | None) -> str:
+    """Map a detector or declared code (``zh-cn``, ``de-DE``, ``arz``) to ISO 639-1 (``zh``, ``de``,
+    ``ar``); ``und`` for empty input. Why: langdetect, py3langid and HTML ``lang`` attributes spell
+    the same language differently, and a stored field must not."""
+    if not code:
+        return "und"
+    low = code.strip().lower().replace("_", "-")
+    if low in _CODE_MAP:
+        return _CODE_MAP[low]
+    base = low.split("-")[0]
+    return _CODE_MAP.get(base, base) or "und"
+
+
+def _langdetect_factory() -> DetectorFactory:
+    """Private factory, profiles loaded once (they take ~0.5 s); not langdetect's module-level one, so
+    nobody else's ``DetectorFactory.seed`` setting can leak into ours."""
+    global _factory
+    if _factory is None:
+        with _lock:
+            if _factory is None:
+                factory = DetectorFactory()
+                factory.load_profile(PROFILES_DIRECTORY)
+                _factory = factory
+    return _factory
+
+
+def _py3langid() -> Any:
+    """py3langid identifier with normalised probabilities (the module default returns raw log scores,
+    useless as a threshold); loaded once, read-only afterwards, so safe to share between threads."""
+    global _identifier
+    if _identifier is None:
+        with _lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier
+
+
+def langdetect_best(text: str, *, seed: int = 0) -> tuple[str, float] | None:
+    """Top langdetect language (normalised code) and probability, deterministic for a given seed.
+
+    The seed is set on the Detector instance (which seeds its own ``random.Random`` per detection),
+    never on the shared class attribute, so concurrent calls cannot disturb each other."""
+    detector = _langdetect_factory().create()
+    detector.seed = seed
+    try:
+        detector.append(text)
+        probs = detector.get_probabilities()
+    except LangDetectException:
+        return None
+    if not probs:
+        return None
+    return normalize_code(probs[0].lang), float(probs[0].prob)
+
+
+def py3langid_best(text: str) -> tuple[str, float]:
+    """Top py3langid language (normalised code) and its normalised probability."""
+    lang, prob = _py3langid().classify(text)
+    return normalize_code(lang), float(prob)
+
+
+def kazakh_letter_rate(text: str) -> tuple[int, float]:
+    """Count of Kazakh-specific letters other than і, and the share of all nine (і included) among the
+    Cyrillic letters of ``text``. і is counted in the rate but not in the count because Ukrainian uses
+    it heavily: a Ukrainian text must not trigger the Kazakh path on і alone."""
+    cyrillic = 0
+    kazakh = 0
+    distinctive = 0
+    for ch in text:
+        if "\u0400" <= ch <= "\u04ff":
+            cyrillic += 1
+            if ch in KAZAKH_LETTERS:
+                kazakh += 1
+                if ch not in "іІ":
+                    distinctive += 1
+    return distinctive, (kazakh / cyrillic if cyrillic else 0.0)
+
+
+def looks_kazakh(text: str) -> bool:
+    """True when the Kazakh-specific letters occur often enough that langdetect (no kk profile) cannot
+    be trusted on this text."""
+    count, rate = kazakh_letter_rate(text)
+    return count >= KAZAKH_MIN_COUNT and rate >= KAZAKH_MIN_RATE
+
+
+def _is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        0x3040 <= cp <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= cp <= 0x4DBF  # CJK extension A
+        or 0x4E00 <= cp <= 0x9FFF  # CJK unified ideographs
+        or 0xAC00 <= cp <= 0xD7AF  # Hangul syllables
+        or 0xF900 <= cp <= 0xFAFF  # CJK compatibility ideographs
+    )
+
+
+def effective_length(text: str) -> int:
+    """Length for the "too short to detect" rule: letters only (numbers and punctuation carry no
+    language), CJK characters counted ``CJK_WEIGHT`` times, since one of them carries about as much
+    as a short Latin word."""
+    return sum(CJK_WEIGHT if _is_cjk(ch) else 1 for ch in text if ch.isalpha())
+
+
+def _script_contradicts(lang: str, text: str) -> bool:
+    """True when langdetect's answer is impossible for the script of ``text``: Korean without Hangul
+    or Japanese without kana. langdetect labels some all-Han Chinese sentences ``ko`` with high
+    probability; such an answer must not be stored."""
+    if lang == "ko":
+        return not any(0xAC00 <= ord(ch) <= 0xD7AF or 0x1100 <= ord(ch) <= 0x11FF for ch in text)
+    if lang == "ja":
+        return not any(0x3040 <= ord(ch) <= 0x30FF for ch in text)
+    return False
+
+
+def _declared(fallback: str | None) -> LanguageGuess:
+    lang = normalize_code(fallback)
+    if lang == "und":
+        return LanguageGuess("und", None, "none")
+    return LanguageGuess(lang, None, "declared")
+
+
 def detect_language(text: str, *, seed: int = 0, fallback: str | None = None) -> LanguageGuess:
     """Detect on the body; fall back to the page's or feed's declared language when the text is
-    too short or the detector unsure; ``und`` when nothing is reliable."""
-    if len(text.strip()) >= MIN_CHARS:
-        DetectorFactory.seed = seed
-        try:
-            best = detect_langs(text)[0]
-        except LangDetectException:
-            best = None
-        if best is not None and best.prob >= MIN_PROBABILITY:
-            return LanguageGuess(best.lang, round(best.prob, 4), "langdetect")
-    if fallback:
-        return LanguageGuess(fallback.split("-")[0].lower(), None, "declared")
-    return LanguageGuess("und", None, "none")
+    too short or both detectors unsure; ``und`` when nothing is reliable.
+
+    Order: py3langid when the Kazakh script signal fires (source ``script+py3langid``); langdetect
+    (seeded); py3langid when langdetect is below ``MIN_PROBABILITY`` (source ``py3langid``) or its
+    answer contradicts the script, e.g. ``ko`` without Hangul (source ``script+py3langid``); else the
+    declared language, else ``und``."""
+    stripped = text.strip() if text else ""
+    if effective_length(stripped) < MIN_CHARS:
+        return _declared(fallback)
+
+    if looks_kazakh(stripped):
+        lang, prob = py3langid_best(stripped)
+        if prob >= PY3LANGID_MIN_PROBABILITY and lang != "und":
+            return LanguageGuess(lang, round(prob, 4), "script+py3langid")
+
+    best = langdetect_best(stripped, seed=seed)
+    contradicted = best is not None and _script_contradicts(best[0], stripped)
+    if best is not None and best[1] >= MIN_PROBABILITY and not contradicted:
+        return LanguageGuess(best[0], round(best[1], 4), "langdetect")
+
+    lang, prob = py3langid_best(stripped)
+    if contradicted and lang != "und" and not _script_contradicts(lang, stripped):
+        # langdetect's answer is impossible for this script; py3langid's compatible one is the best
+        # evidence left, even below its usual threshold (short Han-only sentences score ~0.5).
+        return LanguageGuess(lang, round(prob, 4), "script+py3langid")
+    if prob >= PY3LANGID_MIN_PROBABILITY and lang != "und":
+        return LanguageGuess(lang, round(prob, 4), "py3langid")
+    return _declared(fallback)
