@@ -1,0 +1,289 @@
+"""A clean article body: trafilatura's main text minus site chrome, with an audit of each removal.
+
+Order matters and is the point of this module:
+1. parse once, read page hints (canonical, lang, JSON-LD paywall flag) before anything is removed;
+2. sign-off selectors (their text is metadata) and drop selectors cut site chrome from the tree,
+   so trafilatura never sees it;
+3. trafilatura extracts paragraphs (sub-headings kept) from the pruned tree;
+4. line rules run on paragraphs: teaser-list tails, paywall tails, promo/caption/credit lines,
+   sign-offs (moved to metadata);
+5. repairs: mid-sentence splits joined, a repeated lead dropped.
+Every removal is a ``Removal(rule, chars)`` so a wrong rule can be found from the index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml.html import HtmlElement
+
+from pipeline.extract import (
+    ExtractionError,
+    Paragraph,
+    extract_tree,
+    normalize_space,
+    page_hints,
+    parse_page,
+)
+from pipeline.siterules import Rulebook, SiteRules, load_rules
+
+__all__ = ["Cleaned", "ExtractionError", "Removal", "clean_article"]
+
+_SENTENCE_END = re.compile(r"""[.!?:;…"'“”»«)\]]$""")
+_AGENCIES = re.compile(r"\b(dpa|AFP|Reuters|AP|KNA|epd|dts|sid|SDA|APA|Xinhua|Bloomberg)\b", re.IGNORECASE)
+_AGENCY_CANON = {a.lower(): a for a in ("dpa", "AFP", "Reuters", "AP", "KNA", "epd", "dts", "sid", "SDA", "APA",
+                                        "Xinhua", "Bloomberg")}
+_INITIALS = re.compile(r"^([a-zäöü]{2,4})(?:\s*(?:/|mit|,)\s*|$)")
+#: a teaser tail is only cut when no paragraph after the heading is this long (real text)
+_TEASER_MAX_PARAGRAPH = 320
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One thing taken out of the page: which rule, how many characters of text."""
+
+    rule: str
+    chars: int
+
+
+@dataclass
+class Cleaned:
+    """A cleaned article; drops in where ``pipeline.extract.Extracted`` is used today."""
+
+    title: str | None
+    body: str
+    paragraphs: list[str]
+    description: str | None
+    authors: list[str]
+    signoff: str | None
+    agencies: list[str]
+    removals: list[Removal]
+    flags: list[str]
+    html_lang: str | None
+    canonical_url: str | None
+    sitename: str | None = None
+    categories: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    site_rules: str = "generic"
+
+
+def clean_article(page: str | bytes, url: str, *, rules: Rulebook | SiteRules | None = None) -> Cleaned:
+    """Clean one page. ``rules`` is a Rulebook (picked by URL) or already-resolved SiteRules;
+    None loads ``config/sites`` (cached). Raises ExtractionError when the page has no main text;
+    a body that is merely short is returned with the flag "too-short"."""
+    if rules is None:
+        rules = load_rules()
+    site = rules.for_url(url) if isinstance(rules, Rulebook) else rules
+    tree = parse_page(page)
+    hints = page_hints(tree)
+    removals: list[Removal] = []
+    signoffs = _cut_signoff_elements(tree, site, removals)
+    _drop_elements(tree, site, removals)
+    extracted = extract_tree(tree, url, hints)
+
+    paras = list(extracted.paragraphs)
+    flags: list[str] = []
+    paras = _cut_teaser_tail(paras, site, removals)
+    paras, truncated = _cut_paywall_tail(paras, site, removals)
+    paras = _drop_lines(paras, site, removals)
+    paras, signoff = _cut_signoff(paras, site, removals)
+    if signoff:
+        signoffs.append(signoff)
+    repairs: list[str] = []
+    paras = _join_split(paras, repairs)
+    paras = _drop_repeats(paras, extracted.title, removals)
+
+    texts = [p.text for p in paras]
+    body = "\n\n".join(texts)
+    if hints.accessible_for_free is False:
+        flags.append("paywalled")
+    if truncated:
+        flags.append("truncated")
+    if len(body) < site.min_chars:
+        flags.append("too-short")
+    authors, agencies = _signoff_metadata(signoffs, extracted.authors)
+    return Cleaned(
+        title=extracted.title,
+        body=body,
+        paragraphs=texts,
+        description=extracted.description,
+        authors=authors,
+        signoff=" | ".join(signoffs) or None,
+        agencies=agencies,
+        removals=removals,
+        flags=flags,
+        html_lang=extracted.html_lang,
+        canonical_url=extracted.canonical_url,
+        sitename=extracted.sitename,
+        categories=extracted.categories,
+        repairs=repairs,
+        site_rules=site.name,
+    )
+
+
+# --- tree stage ---------------------------------------------------------------------------------
+
+
+def _text_len(element: HtmlElement) -> int:
+    return len(normalize_space(element.text_content()))
+
+
+def _remove(element: HtmlElement) -> None:
+    """Remove an element but keep its tail text, which belongs to the parent."""
+    parent = element.getparent()
+    if parent is not None:
+        element.drop_tree()
+
+
+def _cut_signoff_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal]) -> list[str]:
+    found: list[str] = []
+    for rule in site.signoff_selectors:
+        for element in tree.xpath(rule.xpath):
+            text = normalize_space(element.text_content())
+            if text:
+                found.append(text)
+                removals.append(Removal(rule.name, len(text)))
+            _remove(element)
+    return found
+
+
+def _drop_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal]) -> None:
+    root = tree.getroottree().getroot()
+    for rule in site.drop_selectors:
+        for element in tree.xpath(rule.xpath):
+            if element.getroottree().getroot() is not root:
+                continue  # inside an element an earlier rule already removed
+            removals.append(Removal(rule.name, _text_len(element)))
+            _remove(element)
+
+
+# --- paragraph stage ----------------------------------------------------------------------------
+
+
+def _matches(rules: tuple, text: str) -> str | None:
+    for rule in rules:
+        if rule.pattern.fullmatch(text):
+            return str(rule.name)
+    return None
+
+
+def _cut_teaser_tail(paras: list[Paragraph], site: SiteRules, removals: list[Removal]) -> list[Paragraph]:
+    """A "Mehr zum Thema"/"Related" heading and the teaser list after it, when they end the
+    article; mid-article (real long paragraphs follow) only the heading line goes."""
+    for i, para in enumerate(paras):
+        if i == 0 or len(para.text) > 80:
+            continue
+        rule = _matches(site.teaser_headings, para.text.rstrip(":"))
+        if rule is None:
+            continue
+        tail = paras[i:]
+        if all(len(p.text) <= _TEASER_MAX_PARAGRAPH for p in tail[1:]):
+            removals.append(Removal(rule, sum(len(p.text) for p in tail)))
+            return paras[:i]
+        removals.append(Removal(rule, len(para.text)))
+        return _cut_teaser_tail(paras[:i] + paras[i + 1:], site, removals)
+    return paras
+
+
+def _cut_paywall_tail(
+    paras: list[Paragraph], site: SiteRules, removals: list[Removal]
+) -> tuple[list[Paragraph], bool]:
+    """A paywall call-to-action in the last paragraphs: drop it and what follows, flag truncated."""
+    start = max(0, len(paras) - 3)
+    for i in range(start, len(paras)):
+        text = paras[i].text
+        if len(text) > 200:
+            continue
+        for rule in site.paywall_patterns:
+            if rule.pattern.fullmatch(text):
+                removals.append(Removal(rule.name, sum(len(p.text) for p in paras[i:])))
+                return paras[:i], True
+    return paras, False
+
+
+def _drop_lines(paras: list[Paragraph], site: SiteRules, removals: list[Removal]) -> list[Paragraph]:
+    kept = []
+    for para in paras:
+        rule = _matches(site.drop_lines, para.text)
+        if rule is None:
+            kept.append(para)
+        else:
+            removals.append(Removal(rule, len(para.text)))
+    return kept
+
+
+def _cut_signoff(
+    paras: list[Paragraph], site: SiteRules, removals: list[Removal]
+) -> tuple[list[Paragraph], str | None]:
+    """A sign-off as the last paragraph ("su mit dpa") or at the end of it ("... sagte er. (dpa)")."""
+    if not paras:
+        return paras, None
+    last = paras[-1].text
+    for rule in site.signoff_patterns:
+        if rule.pattern.fullmatch(last):
+            removals.append(Removal(rule.name, len(last)))
+            return paras[:-1], last
+    for rule in site.signoff_patterns:
+        match = re.search(r"(?:^|\s)(" + rule.pattern.pattern + r")$", last, rule.pattern.flags)
+        if match and _SENTENCE_END.search(last[: match.start(1)].rstrip() or "."):
+            signoff = match.group(1)
+            removals.append(Removal(rule.name, len(signoff)))
+            return paras[:-1] + [Paragraph(last[: match.start(1)].rstrip(), paras[-1].heading)], signoff
+    return paras, None
+
+
+def _join_split(paras: list[Paragraph], repairs: list[str]) -> list[Paragraph]:
+    """Join a paragraph that stops mid-sentence with the next one when that starts lower-case."""
+    out: list[Paragraph] = []
+    for para in paras:
+        prev = out[-1] if out else None
+        if (
+            prev is not None and not prev.heading and not para.heading
+            and not _SENTENCE_END.search(prev.text) and para.text[:1].islower()
+        ):
+            out[-1] = Paragraph(f"{prev.text} {para.text}")
+            repairs.append("joined-split-paragraph")
+        else:
+            out.append(para)
+    return out
+
+
+def _drop_repeats(paras: list[Paragraph], title: str | None, removals: list[Removal]) -> list[Paragraph]:
+    """Drop a paragraph repeated verbatim, the headline repeated as the first paragraph, and a
+    lead that the next paragraph starts with (the page shows it as teaser and as body)."""
+    seen: set[str] = set()
+    if paras and title and paras[0].text.casefold() == normalize_space(title).casefold():
+        removals.append(Removal("repair:repeated-title", len(paras[0].text)))
+        paras = paras[1:]
+    out: list[Paragraph] = []
+    for i, para in enumerate(paras):
+        key = para.text.casefold()
+        nxt = paras[i + 1].text if i + 1 < len(paras) else ""
+        if key in seen and len(key) > 40:
+            removals.append(Removal("repair:repeated-paragraph", len(para.text)))
+            continue
+        if i == 0 and len(para.text) > 40 and nxt != para.text and nxt.startswith(para.text):
+            removals.append(Removal("repair:repeated-lead", len(para.text)))
+            continue
+        seen.add(key)
+        out.append(para)
+    return out
+
+
+def _signoff_metadata(signoffs: list[str], authors: list[str]) -> tuple[list[str], list[str]]:
+    """Agencies named in sign-offs; author initials ("su mit dpa") added to authors once."""
+    agencies: list[str] = []
+    authors = list(authors)
+    for signoff in signoffs:
+        for match in _AGENCIES.finditer(signoff):
+            name = _AGENCY_CANON[match.group(1).lower()]
+            if name not in agencies:
+                agencies.append(name)
+        initials = _INITIALS.match(signoff.strip("()/ "))
+        if (
+            initials and initials.group(1).lower() not in _AGENCY_CANON
+            and initials.group(1).casefold() not in {a.casefold() for a in authors}
+        ):
+            authors.append(initials.group(1))
+    return authors, agencies
