@@ -78,7 +78,7 @@ def news_ingest() -> None:
 
     @task
     def summarize(reports: list[dict[str, Any]]) -> dict[str, int]:
-        totals = {k: 0 for k in ("entries", "fetched", "extracted", "created", "updated", "failures")}
+        totals = {k: 0 for k in ("entries", "fetched", "extracted", "created", "updated", "unchanged", "failures")}
         for report in reports:
             for key in totals:
                 totals[key] += len(report["failures"]) if key == "failures" else report[key]

@@ -50,14 +50,23 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    from elasticsearch import NotFoundError
+
     from pipeline.index.client import es_client
-    from pipeline.search import format_hits, search_articles
+    from pipeline.search import SearchFilters, format_hits, search_articles
 
     settings = load_settings(args.config)
-    resp = search_articles(
-        es_client(settings.elasticsearch), settings.elasticsearch.index_alias, args.query,
-        size=args.size, lang=args.lang,
+    filters = SearchFilters(
+        lang=args.lang, site=args.site, entity=args.entity, date_from=args.date_from, date_to=args.date_to
     )
+    try:
+        resp = search_articles(
+            es_client(settings.elasticsearch), settings.elasticsearch.index_alias, args.query,
+            size=args.size, filters=filters, stories=args.stories,
+        )
+    except NotFoundError:
+        print(f"no index {settings.elasticsearch.index_alias!r} yet: run an ingestion first", file=sys.stderr)
+        return 1
     print(json.dumps(resp, ensure_ascii=False) if args.json else format_hits(resp))
     return 0
 
@@ -88,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="full-text search over the indexed articles")
     search.add_argument("query")
-    search.add_argument("--lang")
+    search.add_argument("--lang", help="only this language (ISO 639-1, e.g. de)")
+    search.add_argument("--site", help="only this site (host)")
+    search.add_argument("--entity", help="only articles mentioning this canonical entity name")
+    search.add_argument("--from", dest="date_from", help="published on or after (e.g. 2022-01-01)")
+    search.add_argument("--to", dest="date_to", help="published on or before")
+    search.add_argument("--stories", action="store_true", help="one hit per story, with its outlet count")
     search.add_argument("--size", type=int, default=5)
     search.add_argument("--json", action="store_true", help="print the raw response")
     search.set_defaults(func=_cmd_search)

@@ -24,7 +24,6 @@ class ConfigError(ValueError):
 class ElasticsearchSettings:
     url: str = "http://127.0.0.1:9200"
     index_alias: str = "news-articles"
-    index_name: str = "news-articles-v1"
     api_key: str | None = field(default=None, repr=False)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -32,6 +31,7 @@ class ElasticsearchSettings:
     verify_certs: bool = True
     request_timeout_s: float = 30.0
     bulk_chunk_size: int = 500
+    bulk_max_chunk_bytes: int = 10_000_000
     number_of_shards: int = 1
     number_of_replicas: int = 1
 

@@ -24,6 +24,7 @@ from pipeline.feeds import FeedEntry, FeedError, poll_feed
 from pipeline.fetch import FetchError, HttpClient
 from pipeline.index.bulk import index_articles
 from pipeline.index.client import es_client
+from pipeline.index.runlog import write_run_report
 from pipeline.language import detect_language
 from pipeline.urls import canonicalize, host_of
 
@@ -45,11 +46,15 @@ class FeedReport:
 
     feed: str
     url: str
+    run_id: str = "manual"
+    started_at: str | None = None
+    finished_at: str | None = None
     entries: int = 0
     fetched: int = 0
     extracted: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,7 +88,7 @@ def build_article(
     entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str
 ) -> Article | None:
     try:
-        response = client.get(entry.link, allow_networks=feed.allow_networks)
+        response = client.get(entry.link, allow_networks=feed.allow_networks, kind="page")
     except FetchError as exc:
         report.fail("fetch", entry.link, exc.reason)
         return None
@@ -126,23 +131,30 @@ def build_article(
         lang=guess.lang,
         lang_prob=guess.probability,
         lang_source=guess.source,
-        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        fetched_at=_now(),
         run_id=run_id,
         pipeline_version=pipeline.__version__,
     )
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def ingest_feed(
     feed: FeedConfig, settings: Settings, *, es: Elasticsearch | None = None, run_id: str = "manual"
 ) -> FeedReport:
-    report = FeedReport(feed=feed.name, url=feed.url)
+    """Ingest one feed. Bad feeds and pages become failures in the report; an unreachable
+    Elasticsearch raises (the task is retried, and the retry duplicates nothing)."""
+    report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
+    alias = settings.elasticsearch.index_alias
     with HttpClient(settings.http) as client:
         try:
             entries = _unique_entries(poll_feed(feed, client))
         except FeedError as exc:
             report.fail("feed", feed.url, exc.reason)
-            return report
+            entries = []
         report.entries = len(entries)
 
         def articles() -> Iterator[Article]:
@@ -151,16 +163,16 @@ def ingest_feed(
                 if article is not None:
                     yield article
 
-        result = index_articles(
-            es, articles(), settings.elasticsearch.index_alias, chunk_size=settings.elasticsearch.bulk_chunk_size
-        )
-    report.created, report.updated = result.created, result.updated
-    for failed in result.failed:
-        report.fail("index", failed["id"] or "?", failed["reason"])
-    es.indices.refresh(index=settings.elasticsearch.index_alias)
+        result = index_articles(es, articles(), settings.elasticsearch, run_id=run_id, feed=feed.name)
+    report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
+    for failed in result.failures:
+        report.fail("index", failed["url"], failed["reason"])
+    es.indices.refresh(index=alias)
+    report.finished_at = _now()
+    write_run_report(es, alias, report.to_dict())
     log.info(
-        "feed %s: %d entries, %d fetched, %d extracted, %d created, %d updated, %d failures",
+        "feed %s: %d entries, %d fetched, %d extracted, %d created, %d updated, %d unchanged, %d failures",
         feed.name, report.entries, report.fetched, report.extracted, report.created, report.updated,
-        len(report.failures),
+        report.unchanged, len(report.failures),
     )
     return report

@@ -1,28 +1,84 @@
-"""Full-text search over the article alias, with German/English stemming sub-fields."""
+"""Full-text search over the article alias: language-aware fields, filters, facets, and stories
+collapsed to one hit each."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
-SEARCH_FIELDS = ["title^3", "title.de^3", "title.en^3", "body", "body.de", "body.en", "description"]
+SEARCH_FIELDS = [
+    "title^3", "title_de^3", "title_en^3", "body", "body_de", "body_en", "description", "description_de",
+    "description_en",
+]
+HIGHLIGHT_FIELDS = ("body", "body_de", "body_en")
+SOURCE_FIELDS = ["title", "url", "site", "lang", "published_at", "published_precision", "story_id", "flags"]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    lang: str | None = None
+    site: str | None = None
+    entity: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
+    must: list[dict[str, Any]] = [{"multi_match": {"query": query, "fields": SEARCH_FIELDS}}] if query else [
+        {"match_all": {}}
+    ]
+    flt: list[dict[str, Any]] = []
+    if filters.lang:
+        flt.append({"term": {"lang": filters.lang}})
+    if filters.site:
+        flt.append({"term": {"site": filters.site}})
+    if filters.entity:
+        flt.append({"term": {"entities.name": filters.entity}})
+    if filters.date_from or filters.date_to:
+        flt.append({"range": {"published_at": {k: v for k, v in (("gte", filters.date_from),
+                                                                   ("lte", filters.date_to)) if v}}})
+    return {"bool": {"must": must, "filter": flt}}
 
 
 def search_articles(
-    es: Elasticsearch, index: str, query: str, *, size: int = 10, lang: str | None = None
+    es: Elasticsearch,
+    index: str,
+    query: str,
+    *,
+    size: int = 10,
+    lang: str | None = None,
+    filters: SearchFilters | None = None,
+    stories: bool = False,
 ) -> dict[str, Any]:
-    must: list[dict[str, Any]] = [{"multi_match": {"query": query, "fields": SEARCH_FIELDS}}]
-    filters: list[dict[str, Any]] = [{"term": {"lang": lang}}] if lang else []
+    """Search; with ``stories`` each story (syndicated versions of one report) is one hit, with the
+    number of outlets that carried it in ``inner_hits``."""
+    filters = filters or SearchFilters(lang=lang)
+    extra: dict[str, Any] = {}
+    if stories:
+        extra["collapse"] = {"field": "story_id", "inner_hits": {"name": "outlets", "size": 0,
+                                                                 "_source": False}}
     resp = es.search(
         index=index,
-        query={"bool": {"must": must, "filter": filters}},
+        query=build_query(query, filters),
         size=size,
-        source_includes=["title", "url", "site", "lang", "published_at"],
-        highlight={"fields": {"body": {}, "body.de": {}, "body.en": {}}, "fragment_size": 160, "number_of_fragments": 1},
+        source_includes=SOURCE_FIELDS,
+        highlight={"fields": {f: {} for f in HIGHLIGHT_FIELDS}, "fragment_size": 160, "number_of_fragments": 1},
+        aggs={
+            "sites": {"terms": {"field": "site", "size": 10}},
+            "languages": {"terms": {"field": "lang", "size": 10}},
+            "entities": {"terms": {"field": "entities.name", "size": 10}},
+        },
         track_total_hits=True,
+        **extra,
     )
     return resp.body
+
+
+def _facet(resp: dict[str, Any], name: str) -> str:
+    buckets = resp.get("aggregations", {}).get(name, {}).get("buckets", [])
+    return ", ".join(f"{b['key']} ({b['doc_count']})" for b in buckets) or "-"
 
 
 def format_hits(resp: dict[str, Any]) -> str:
@@ -31,8 +87,13 @@ def format_hits(resp: dict[str, Any]) -> str:
     for hit in hits:
         src = hit["_source"]
         snippet = next(iter(hit.get("highlight", {}).values()), [""])[0]
-        lines.append(f"- [{src.get('lang')}] {src.get('published_at') or 'undated'}  {src.get('title')}")
+        outlets = hit.get("inner_hits", {}).get("outlets", {}).get("hits", {}).get("total", {}).get("value")
+        story = f"  [story of {outlets} article(s)]" if outlets and src.get("story_id") else ""
+        lines.append(f"- [{src.get('lang')}] {src.get('published_at') or 'undated'}  {src.get('title')}{story}")
         lines.append(f"  {src.get('url')}")
         if snippet:
             lines.append(f"  … {snippet.replace('<em>', '[').replace('</em>', ']')} …")
+    lines.append(f"sites: {_facet(resp, 'sites')}")
+    lines.append(f"languages: {_facet(resp, 'languages')}")
+    lines.append(f"top entities: {_facet(resp, 'entities')}")
     return "\n".join(lines)

@@ -86,7 +86,9 @@ def alias(es) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     es.indices.delete(index=f"{name}-*", ignore_unavailable=True, allow_no_indices=True)
-    es.options(ignore_status=404).indices.delete_index_template(name=name)
+    templates = es.options(ignore_status=404).indices.get_index_template(name=f"{name}-v*")
+    for template in templates.get("index_templates", []):
+        es.indices.delete_index_template(name=template["name"])
 
 
 def write_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], **http: object) -> Path:
@@ -94,9 +96,9 @@ def write_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict],
     directory.mkdir(parents=True, exist_ok=True)
     main = {
         "elasticsearch": {
-            "url": es_url, "index_alias": alias, "index_name": f"{alias}-v1", "number_of_replicas": 0,
+            "url": es_url, "index_alias": alias, "number_of_replicas": 0,
         },
-        "http": {"connect_timeout_s": 2, "read_timeout_s": 3, **http},
+        "http": {"connect_timeout_s": 2, "read_timeout_s": 3, "per_host_min_interval_s": 0, **http},
         "feeds_file": "feeds.yaml",
     }
     (directory / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")

@@ -69,6 +69,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
     ids_before = {h["_id"] for h in hits}
     second = _run(dag, monkeypatch, config_dir)
     assert es.count(index=alias)["count"] == 5
-    assert second["summary"]["created"] == 0
+    assert second["summary"]["created"] == 0 and second["summary"]["updated"] == 0
+    assert second["summary"]["unchanged"] == first["summary"]["extracted"]
     hits = es.search(index=alias, query={"match": {"body": "Tokajew"}}, size=10)["hits"]["hits"]
     assert {h["_id"] for h in hits} == ids_before

@@ -1,43 +1,164 @@
-"""Bulk writes of articles with deterministic ids, streamed in bounded chunks."""
+"""Bulk writes of articles: deterministic ids, unchanged articles not rewritten, changed ones
+updated with their previous hash kept, per-document rejections sent to the dead-letter index.
+
+Memory stays flat: articles are consumed in bounded chunks (count and bytes), each chunk looked up
+and written before the next is read. Infrastructure failures (the cluster unreachable after the
+client's retries) raise: the caller's task fails and is retried, and because ids are
+deterministic and unchanged documents are skipped, the retry loses and duplicates nothing.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from pipeline.article import Article
+from pipeline.config import ElasticsearchSettings
+from pipeline.index.deadletter import write_deadletters
+from pipeline.index.mappings import LANG_ANALYZERS
+from pipeline.index.names import article_index, article_pattern
+from pipeline.index.template import TEMPLATE_VERSION
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class BulkResult:
     created: int = 0
     updated: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    failed: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: BulkResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+        self.failures.extend(other.failures)
 
 
-def _actions(articles: Iterable[Article], index: str) -> Iterator[dict[str, Any]]:
-    for article in articles:
-        yield {"_op_type": "index", "_index": index, "_id": article.doc_id, "_source": article.to_document()}
+def _chunks(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def to_source(article: Article) -> dict[str, Any]:
+    """The indexed document: the article's fields plus the language copies of its texts."""
+    doc = article.to_document()
+    if article.lang in LANG_ANALYZERS:
+        for name in ("title", "body", "description"):
+            if doc.get(name):
+                doc[f"{name}_{article.lang}"] = doc[name]
+    doc["template_version"] = TEMPLATE_VERSION
+    return doc
+
+
+def _existing(es: Elasticsearch, alias: str, chunk: list[Article]) -> dict[str, dict[str, Any]]:
+    """Where each id already lives, with its hash and first-seen time. A realtime mget on the
+    target month finds what this very run wrote; a search over all months finds an article whose
+    publication month changed (it must move, not be duplicated)."""
+    found: dict[str, dict[str, Any]] = {}
+    fields = ["content_hash", "first_seen_at"]
+    docs = [{"_index": article_index(alias, TEMPLATE_VERSION, a.published_at), "_id": a.doc_id} for a in chunk]
+    for doc in es.mget(docs=docs, source_includes=fields)["docs"]:
+        if doc.get("found"):
+            found[doc["_id"]] = {"index": doc["_index"], **doc["_source"]}
+    missing = [a.doc_id for a in chunk if a.doc_id not in found]
+    if missing:
+        resp = es.search(
+            index=article_pattern(alias), query={"ids": {"values": missing}}, source_includes=fields,
+            size=len(missing), ignore_unavailable=True, allow_no_indices=True,
+        )
+        for hit in resp["hits"]["hits"]:
+            found.setdefault(hit["_id"], {"index": hit["_index"], **hit["_source"], "stray": True})
+    return found
+
+
+def _plan(
+    chunk: list[Article], existing: dict[str, dict[str, Any]], alias: str, now: str, result: BulkResult
+) -> tuple[list[dict[str, Any]], dict[str, Article]]:
+    actions: list[dict[str, Any]] = []
+    by_id: dict[str, Article] = {}
+    for article in chunk:
+        if article.doc_id in by_id:
+            continue  # the same article twice in one chunk: the first one wins
+        target = article_index(alias, TEMPLATE_VERSION, article.published_at)
+        old = existing.get(article.doc_id)
+        if old and old.get("content_hash") == article.content_hash and old["index"] == target:
+            result.unchanged += 1
+            continue
+        source = to_source(article)
+        source["first_seen_at"] = (old or {}).get("first_seen_at") or now
+        if old:
+            source["previous_hash"] = old.get("content_hash")
+            if old.get("content_hash") != article.content_hash:
+                source["content_changed_at"] = now
+            if old["index"] != target:
+                actions.append({"_op_type": "delete", "_index": old["index"], "_id": article.doc_id})
+        actions.append({"_op_type": "index", "_index": target, "_id": article.doc_id, "_source": source})
+        by_id[article.doc_id] = article
+    return actions, by_id
 
 
 def index_articles(
-    es: Elasticsearch, articles: Iterable[Article], index: str, *, chunk_size: int = 500
+    es: Elasticsearch,
+    articles: Iterable[Article],
+    settings: ElasticsearchSettings,
+    *,
+    run_id: str = "manual",
+    feed: str | None = None,
 ) -> BulkResult:
-    """Index articles; per-document rejections are collected with their reason, never raised."""
-    result = BulkResult()
-    for ok, item in streaming_bulk(
-        es, _actions(articles, index), chunk_size=chunk_size, raise_on_error=False, max_retries=3
-    ):
-        info = item.get("index", {})
-        if ok:
-            if info.get("result") == "created":
-                result.created += 1
-            else:
-                result.updated += 1
-        else:
-            result.failed.append({"id": info.get("_id"), "reason": str(info.get("error"))[:500]})
-    return result
+    """Index articles into their monthly indices; return counts and the per-document failures
+    (each also written to the dead-letter index with its reason and the original document)."""
+    alias = settings.index_alias
+    total = BulkResult()
+    for chunk in _chunks(articles, settings.bulk_chunk_size):
+        result = BulkResult()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        existing = _existing(es, alias, chunk)
+        actions, by_id = _plan(chunk, existing, alias, now, result)
+        rejected: list[dict[str, Any]] = []
+        for ok, item in streaming_bulk(
+            es, actions, chunk_size=settings.bulk_chunk_size, max_chunk_bytes=settings.bulk_max_chunk_bytes,
+            raise_on_error=False, max_retries=5, initial_backoff=1,
+        ):
+            op, info = next(iter(item.items()))
+            if op == "delete":
+                continue
+            if ok:
+                if info["_id"] in existing:
+                    result.updated += 1
+                else:
+                    result.created += 1
+                continue
+            article = by_id[info["_id"]]
+            reason = _reason(info.get("error"))
+            result.failed += 1
+            result.failures.append({"id": info["_id"], "url": article.url, "reason": reason})
+            rejected.append(
+                {"doc_id": info["_id"], "url": article.url, "index": info.get("_index"), "reason": reason,
+                 "document": to_source(article)}
+            )
+        if rejected:
+            write_deadletters(es, alias, rejected, run_id=run_id, feed=feed, stage="index")
+        total.add(result)
+    return total
+
+
+def _reason(error: Any) -> str:
+    if isinstance(error, dict):
+        caused = error.get("caused_by", {})
+        text = f"{error.get('type')}: {error.get('reason')}"
+        if caused:
+            text += f" (caused by {caused.get('type')}: {caused.get('reason')})"
+        return text[:1000]
+    return str(error)[:1000]

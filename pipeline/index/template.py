@@ -1,8 +1,10 @@
-"""The article index template and the write index behind the read alias.
+"""The article index template, the auxiliary indices, and applying them idempotently.
 
-Text fields carry language sub-fields (``.de`` with the stock ``german`` analyzer, ``.en`` with
-``english``). Production Elasticsearch has these analyzers built in; the local development node
-gets them from the small analysis plugin in :mod:`pipeline.localnode`, so one template serves both.
+Text fields carry language fields (``body_de`` with the stock ``german`` analyzer, ``body_en``
+with ``english``). Production Elasticsearch has these analyzers built in; the local development
+node gets them from the small analysis plugin in :mod:`pipeline.localnode`, so one template serves
+both. Bump TEMPLATE_VERSION on any mapping change: additive changes are applied in place,
+breaking ones go through ``python -m pipeline reindex``.
 """
 
 from __future__ import annotations
@@ -13,55 +15,25 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import ElasticsearchSettings
+from pipeline.index.mappings import ARTICLE_MAPPINGS, DEADLETTER_MAPPINGS, FEEDSTATE_MAPPINGS, RUNLOG_MAPPINGS
+from pipeline.index.names import (
+    article_index,
+    article_pattern,
+    deadletter_index,
+    feedstate_index,
+    runlog_index,
+)
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 2
-
-_TEXT_LANG_FIELDS = {
-    "de": {"type": "text", "analyzer": "german"},
-    "en": {"type": "text", "analyzer": "english"},
-}
-
-ARTICLE_MAPPINGS: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "url": {"type": "keyword"},
-        "canonical_url": {"type": "keyword"},
-        "feed": {"type": "keyword"},
-        "site": {"type": "keyword"},
-        "title": {
-            "type": "text",
-            "fields": {**_TEXT_LANG_FIELDS, "keyword": {"type": "keyword", "ignore_above": 512}},
-        },
-        "body": {"type": "text", "fields": _TEXT_LANG_FIELDS},
-        "description": {"type": "text", "fields": _TEXT_LANG_FIELDS},
-        "authors": {"type": "keyword"},
-        "published_at": {"type": "date"},
-        "published_precision": {"type": "keyword"},
-        "published_source": {"type": "keyword"},
-        "published_confidence": {"type": "float"},
-        "modified_at": {"type": "date"},
-        "lang": {"type": "keyword"},
-        "lang_prob": {"type": "float"},
-        "lang_source": {"type": "keyword"},
-        "fetched_at": {"type": "date"},
-        "run_id": {"type": "keyword"},
-        "pipeline_version": {"type": "keyword"},
-        "content_hash": {"type": "keyword"},
-    },
-}
+TEMPLATE_VERSION = 3
 
 
-def template_name(settings: ElasticsearchSettings) -> str:
-    return settings.index_alias
-
-
-def template_body(settings: ElasticsearchSettings) -> dict[str, Any]:
+def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> dict[str, Any]:
     return {
-        "index_patterns": [f"{settings.index_alias}-*"],
+        "index_patterns": [article_pattern(settings.index_alias, version)],
         "priority": 200,
-        "version": TEMPLATE_VERSION,
+        "version": version,
         "_meta": {"managed_by": "news-pipeline"},
         "template": {
             "settings": {
@@ -69,13 +41,36 @@ def template_body(settings: ElasticsearchSettings) -> dict[str, Any]:
                 "number_of_replicas": settings.number_of_replicas,
             },
             "mappings": ARTICLE_MAPPINGS,
+            "aliases": {settings.index_alias: {}},
         },
     }
 
 
+def template_name(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> str:
+    return f"{settings.index_alias}-v{version}"
+
+
+def _aux_indices(settings: ElasticsearchSettings) -> list[tuple[str, dict[str, Any]]]:
+    alias = settings.index_alias
+    return [
+        (deadletter_index(alias), DEADLETTER_MAPPINGS),
+        (runlog_index(alias), RUNLOG_MAPPINGS),
+        (feedstate_index(alias), FEEDSTATE_MAPPINGS),
+    ]
+
+
+def _create(es: Elasticsearch, name: str, body: dict[str, Any]) -> bool:
+    resp = es.options(ignore_status=400).indices.create(index=name, **body)
+    error = resp.get("error") if isinstance(resp.body, dict) else None
+    if error and error.get("type") != "resource_already_exists_exception":
+        raise RuntimeError(f"cannot create index {name}: {error.get('reason')}")
+    return not error
+
+
 def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
-    """Put the template if its version differs, and create the write index with the read alias if
-    missing. Safe to call from every task of every worker; returns True if anything changed."""
+    """Put the template if its version differs, create the auxiliary indices and an (empty)
+    ``undated`` article index so the read alias exists. Safe to call from every task of every
+    worker at once; returns True if anything changed."""
     changed = False
     name = template_name(settings)
     current = es.options(ignore_status=404).indices.get_index_template(name=name)
@@ -84,14 +79,18 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
         es.indices.put_index_template(name=name, **template_body(settings))
         log.info("index template %s set to version %s", name, TEMPLATE_VERSION)
         changed = True
-        if es.indices.exists(index=settings.index_name):
-            # additive field changes reach the existing write index too; breaking ones need a reindex
-            es.indices.put_mapping(index=settings.index_name, properties=ARTICLE_MAPPINGS["properties"])
-    if not es.indices.exists(index=settings.index_name):
-        resp = es.options(ignore_status=400).indices.create(
-            index=settings.index_name, aliases={settings.index_alias: {"is_write_index": True}}
-        )
-        if "error" in resp and resp["error"].get("type") != "resource_already_exists_exception":
-            raise RuntimeError(f"cannot create index {settings.index_name}: {resp['error']}")
-        changed = changed or "error" not in resp
+        existing = es.indices.get(index=article_pattern(settings.index_alias, TEMPLATE_VERSION), allow_no_indices=True)
+        if existing:
+            es.indices.put_mapping(
+                index=article_pattern(settings.index_alias, TEMPLATE_VERSION), properties=ARTICLE_MAPPINGS["properties"]
+            )
+    replicas = {"number_of_shards": 1, "number_of_replicas": settings.number_of_replicas}
+    for index, mappings in _aux_indices(settings):
+        if not es.indices.exists(index=index):
+            changed |= _create(es, index, {"mappings": mappings, "settings": replicas})
+        elif changed:
+            es.indices.put_mapping(index=index, properties=mappings["properties"])
+    undated = article_index(settings.index_alias, TEMPLATE_VERSION, None)
+    if not es.indices.exists(index=undated):
+        changed |= _create(es, undated, {})
     return changed

@@ -1,0 +1,121 @@
+"""Field mappings. ``dynamic: strict`` on articles: a field the mapping does not know is a bug to
+see at once (it lands in the dead-letter index), not a silent new field in Kibana."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEYWORD = {"type": "keyword"}
+DATE = {"type": "date"}
+
+# Language-specific analysis: the indexer copies a text into the field of its language only
+# (``body_de`` for lang "de"); ``body`` itself uses the standard analyzer for every language.
+LANG_ANALYZERS = {"de": "german", "en": "english"}
+
+
+def _text_fields(name: str, *, keyword: bool = False) -> dict[str, Any]:
+    base: dict[str, Any] = {"type": "text"}
+    if keyword:
+        base["fields"] = {"keyword": {"type": "keyword", "ignore_above": 512}}
+    fields = {name: base}
+    for lang, analyzer in LANG_ANALYZERS.items():
+        fields[f"{name}_{lang}"] = {"type": "text", "analyzer": analyzer}
+    return fields
+
+
+ARTICLE_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "url": KEYWORD,
+        "canonical_url": KEYWORD,
+        "feed": KEYWORD,
+        "site": KEYWORD,
+        **_text_fields("title", keyword=True),
+        **_text_fields("body"),
+        **_text_fields("description"),
+        "authors": KEYWORD,
+        "signoff": KEYWORD,
+        "published_at": DATE,
+        "published_precision": KEYWORD,
+        "published_source": KEYWORD,
+        "published_confidence": {"type": "float"},
+        "modified_at": DATE,
+        "lang": KEYWORD,
+        "lang_prob": {"type": "float"},
+        "lang_source": KEYWORD,
+        "entities": {
+            "properties": {
+                "name": KEYWORD,
+                "type": KEYWORD,
+                "id": KEYWORD,
+                "mentions": {"type": "integer"},
+                "first_offset": {"type": "integer"},
+            }
+        },
+        "story_id": KEYWORD,
+        "story_representative": {"type": "boolean"},
+        "duplicate_of": KEYWORD,
+        "lsh_bands": KEYWORD,
+        "removals": {"properties": {"rule": KEYWORD, "chars": {"type": "integer"}}},
+        "removed_chars": {"type": "integer"},
+        "flags": KEYWORD,
+        "content_hash": KEYWORD,
+        "previous_hash": KEYWORD,
+        "content_changed_at": DATE,
+        "first_seen_at": DATE,
+        "fetched_at": DATE,
+        "run_id": KEYWORD,
+        "pipeline_version": KEYWORD,
+        "template_version": {"type": "integer"},
+    },
+}
+
+DEADLETTER_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "failed_at": DATE,
+        "run_id": KEYWORD,
+        "feed": KEYWORD,
+        "stage": KEYWORD,
+        "doc_id": KEYWORD,
+        "url": KEYWORD,
+        "index": KEYWORD,
+        "reason": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
+        "document": {"type": "object", "enabled": False},
+    },
+}
+
+_COUNT = {"type": "integer"}
+RUNLOG_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "run_id": KEYWORD,
+        "feed": KEYWORD,
+        "kind": KEYWORD,
+        "started_at": DATE,
+        "finished_at": DATE,
+        "duration_s": {"type": "float"},
+        "entries": _COUNT,
+        "skipped_seen": _COUNT,
+        "fetched": _COUNT,
+        "extracted": _COUNT,
+        "created": _COUNT,
+        "updated": _COUNT,
+        "unchanged": _COUNT,
+        "failed": _COUNT,
+        "not_modified": {"type": "boolean"},
+        "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "reason": {"type": "text"}}},
+    },
+}
+
+FEEDSTATE_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "feed": KEYWORD,
+        "url": KEYWORD,
+        "etag": KEYWORD,
+        "last_modified": KEYWORD,
+        "polled_at": DATE,
+        "status": {"type": "integer"},
+    },
+}

@@ -1,0 +1,34 @@
+"""Index names, all derived from the one read alias in config, so a test (or a second tenant) with
+its own alias never touches anyone else's indices.
+
+Articles live in monthly indices ``<alias>-v<template version>-<YYYY.MM>`` by publication month
+(``-undated`` when the article has no reliable date), so a backfill of 2019 does not bloat the
+current index and old months can be closed or deleted one by one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def article_index(alias: str, version: int, published_at: str | None) -> str:
+    if not published_at:
+        return f"{alias}-v{version}-undated"
+    month = datetime.fromisoformat(published_at).strftime("%Y.%m")
+    return f"{alias}-v{version}-{month}"
+
+
+def article_pattern(alias: str, version: int | None = None) -> str:
+    return f"{alias}-v{version}-*" if version is not None else f"{alias}-v*"
+
+
+def deadletter_index(alias: str) -> str:
+    return f"{alias}-deadletter"
+
+
+def runlog_index(alias: str) -> str:
+    return f"{alias}-runs"
+
+
+def feedstate_index(alias: str) -> str:
+    return f"{alias}-feedstate"
