@@ -13,12 +13,15 @@ probability we store. It has two weaknesses this module works around:
   140 languages including kk, ky and tt, and record in ``source`` which detector decided.
 
 Very short texts are not worth detecting (both detectors guess on a sentence fragment); they take the
-declared language of the page or feed, or ``und`` when nothing is declared.
+declared language of the page or feed. With nothing declared, a headline-length text is accepted only
+when both detectors agree confidently, else ``und``. Length is counted in letters (CJK weighted), so
+a line of dates and prices is "short" however many characters it has.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,14 +40,17 @@ CJK_WEIGHT = 3
 MIN_PROBABILITY = 0.8
 # py3langid (normalised) probability needed for its answer to override / replace langdetect's.
 PY3LANGID_MIN_PROBABILITY = 0.7
+# Texts shorter than MIN_CHARS but with at least this many letters are still detected when nothing is
+# declared - and accepted only when both detectors agree confidently (headlines, one-line teasers).
+MIN_AGREE_CHARS = 15
 # Letters of the Kazakh alphabet that Russian lacks. і is also Ukrainian/Belarusian, which is why the
 # script signal only makes us *consult* py3langid rather than deciding "kk" on its own.
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 # Share of Cyrillic letters that must be Kazakh-specific (Kazakh prose runs at ~8-12 %; a Russian text
 # quoting one Kazakh name stays far below), plus a minimum count of the letters other than і so that
-# one word, or a Ukrainian text (і is common there), cannot trigger it.
+# a single quoted name, or a Ukrainian text (і is common there), cannot trigger it.
 KAZAKH_MIN_RATE = 0.02
-KAZAKH_MIN_COUNT = 3
+KAZAKH_MIN_COUNT = 2
 
 # Code differences between the two detectors (and dialect labels of py3langid) mapped to ISO 639-1,
 # so downstream analyzers and filters see one code per language.
@@ -122,8 +128,8 @@ def _py3langid() -> Any:
     return _identifier
 
 
-def langdetect_best(text: str, *, seed: int = 0) -> tuple[str, float] | None:
-    """Top langdetect language (normalised code) and probability, deterministic for a given seed.
+def langdetect_probs(text: str, *, seed: int = 0) -> list[tuple[str, float]]:
+    """All langdetect candidates (normalised code, probability), best first; deterministic per seed.
 
     The seed is set on the Detector instance (which seeds its own ``random.Random`` per detection),
     never on the shared class attribute, so concurrent calls cannot disturb each other."""
@@ -133,10 +139,14 @@ def langdetect_best(text: str, *, seed: int = 0) -> tuple[str, float] | None:
         detector.append(text)
         probs = detector.get_probabilities()
     except LangDetectException:
-        return None
-    if not probs:
-        return None
-    return normalize_code(probs[0].lang), float(probs[0].prob)
+        return []
+    return [(normalize_code(p.lang), float(p.prob)) for p in probs]
+
+
+def langdetect_best(text: str, *, seed: int = 0) -> tuple[str, float] | None:
+    """Top langdetect language (normalised code) and probability; None when it finds no features."""
+    probs = langdetect_probs(text, seed=seed)
+    return probs[0] if probs else None
 
 
 def py3langid_best(text: str) -> tuple[str, float]:
@@ -209,29 +219,80 @@ def detect_language(text: str, *, seed: int = 0, fallback: str | None = None) ->
     """Detect on the body; fall back to the page's or feed's declared language when the text is
     too short or both detectors unsure; ``und`` when nothing is reliable.
 
-    Order: py3langid when the Kazakh script signal fires (source ``script+py3langid``); langdetect
-    (seeded); py3langid when langdetect is below ``MIN_PROBABILITY`` (source ``py3langid``) or its
-    answer contradicts the script, e.g. ``ko`` without Hangul (source ``script+py3langid``); else the
-    declared language, else ``und``."""
+    Order (each step explained in the module docstring):
+
+    1. fewer than ``MIN_CHARS`` letters: the declared language; with none declared, a headline of at
+       least ``MIN_AGREE_CHARS`` letters is accepted when langdetect and py3langid agree confidently;
+    2. Kazakh letters at a meaningful rate: py3langid (``script+py3langid``);
+    3. langdetect (seeded) at ``MIN_PROBABILITY`` or more (``langdetect``);
+    4. langdetect's answer impossible for the script, e.g. ``ko`` without Hangul: py3langid's
+       (``script+py3langid``);
+    5. langdetect unsure: py3langid when confident, or when its answer is one of langdetect's own
+       candidates (``py3langid``);
+    6. when a language is declared and the result differs, but py3langid's top answer is the declared
+       language, two signals beat one: py3langid's answer (``py3langid``) - this fixes langdetect's
+       cs/sk-type confusions on short texts;
+    7. else the declared language (``declared``), else ``und`` (``none``).
+    """
     stripped = text.strip() if text else ""
-    if effective_length(stripped) < MIN_CHARS:
+    declared = normalize_code(fallback)
+    length = effective_length(stripped)
+    if length < MIN_CHARS:
+        if declared == "und" and length >= MIN_AGREE_CHARS:
+            return _agreed(stripped, seed) or _declared(fallback)
         return _declared(fallback)
 
-    if looks_kazakh(stripped):
-        lang, prob = py3langid_best(stripped)
+    other: tuple[str, float] | None = None
+
+    def py3() -> tuple[str, float]:
+        nonlocal other
+        if other is None:
+            other = py3langid_best(stripped)
+        return other
+
+    guess = _detect(stripped, seed, py3)
+    if declared != "und" and (guess is None or guess.lang != declared):
+        lang, prob = py3()
+        if lang == declared:
+            return LanguageGuess(lang, round(prob, 4), "py3langid")
+    return guess if guess is not None else _declared(fallback)
+
+
+def _agreed(text: str, seed: int) -> LanguageGuess | None:
+    """Both detectors confidently on the same language (for short texts with nothing declared)."""
+    best = langdetect_best(text, seed=seed)
+    lang, prob = py3langid_best(text)
+    if (
+        best is not None
+        and best[0] == lang != "und"
+        and best[1] >= MIN_PROBABILITY
+        and prob >= PY3LANGID_MIN_PROBABILITY
+        and not _script_contradicts(lang, text)
+    ):
+        return LanguageGuess(lang, round(best[1], 4), "langdetect")
+    return None
+
+
+def _detect(text: str, seed: int, py3: Callable[[], tuple[str, float]]) -> LanguageGuess | None:
+    """Steps 2-5 of ``detect_language``; None when nothing is reliable."""
+    if looks_kazakh(text):
+        lang, prob = py3()
         if prob >= PY3LANGID_MIN_PROBABILITY and lang != "und":
             return LanguageGuess(lang, round(prob, 4), "script+py3langid")
 
-    best = langdetect_best(stripped, seed=seed)
-    contradicted = best is not None and _script_contradicts(best[0], stripped)
+    candidates = langdetect_probs(text, seed=seed)
+    best = candidates[0] if candidates else None
+    contradicted = best is not None and _script_contradicts(best[0], text)
     if best is not None and best[1] >= MIN_PROBABILITY and not contradicted:
         return LanguageGuess(best[0], round(best[1], 4), "langdetect")
 
-    lang, prob = py3langid_best(stripped)
-    if contradicted and lang != "und" and not _script_contradicts(lang, stripped):
+    lang, prob = py3()
+    if lang == "und" or _script_contradicts(lang, text):
+        return None
+    if contradicted:
         # langdetect's answer is impossible for this script; py3langid's compatible one is the best
         # evidence left, even below its usual threshold (short Han-only sentences score ~0.5).
         return LanguageGuess(lang, round(prob, 4), "script+py3langid")
-    if prob >= PY3LANGID_MIN_PROBABILITY and lang != "und":
+    if prob >= PY3LANGID_MIN_PROBABILITY or lang in {code for code, _ in candidates}:
         return LanguageGuess(lang, round(prob, 4), "py3langid")
-    return _declared(fallback)
+    return None

@@ -176,3 +176,30 @@ def test_detector_outputs_are_normalised() -> None:
     assert langdetect_best(chinese, seed=0)[0] == "zh"  # type: ignore[index]  # langdetect: zh-cn
     assert py3langid_best(chinese)[0] == "zh"
     assert detect_language(chinese).lang == "zh"
+
+
+def test_headline_without_declared_language_needs_both_detectors() -> None:
+    # 23 letters: below MIN_CHARS, but langdetect and py3langid both say tr with > 0.9.
+    assert detect_language("Dolar kuru yeni rekor kırdı.").lang == "tr"
+    assert detect_language("Dolar kuru yeni rekor kırdı.").source == "langdetect"
+    # langdetect: en 0.57 / de 0.43, py3langid: de 0.26 - no agreement, so nothing is claimed.
+    assert detect_language("Scholz trifft Macron in Paris.") == LanguageGuess("und", None, "none")
+    # A declared language always wins for short texts.
+    assert detect_language("Dolar kuru yeni rekor kırdı.", fallback="de").lang == "de"
+
+
+def test_unsure_langdetect_defers_to_py3langid_candidate() -> None:
+    text = "Путин и Токаев обсудили поставки газа в Казахстан."
+    assert langdetect_best(text, seed=0)[0] == "bg"  # type: ignore[index]  # bg 0.71, ru 0.29
+    guess = detect_language(text)
+    assert (guess.lang, guess.source) == ("ru", "py3langid")
+
+
+def test_declared_language_confirmed_by_py3langid_beats_langdetect() -> None:
+    text = "Škoda Auto zvyšuje výrobu v Mladé Boleslavi."
+    assert detect_language(text).lang == "sk"  # langdetect, 0.998: a known cs/sk confusion
+    guess = detect_language(text, fallback="cs-CZ")
+    assert (guess.lang, guess.source) == ("cs", "py3langid")
+    # A wrong declared language does not override a detection py3langid does not share.
+    assert detect_language(GERMAN, fallback="en").lang == "de"
+    assert detect_language(KAZAKH, fallback="ru").lang == "kk"
