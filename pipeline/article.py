@@ -19,6 +19,11 @@ class Article:
     body: str = ""
     description: str | None = None
     authors: list[str] = field(default_factory=list)
+    signoff: str | None = None
+    agencies: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    removals: list[dict[str, Any]] = field(default_factory=list)
+    removed_chars: int = 0
     published_at: str | None = None
     published_precision: str | None = None
     published_source: str | None = None

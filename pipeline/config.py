@@ -103,7 +103,6 @@ class Settings:
     schedule: ScheduleSettings = ScheduleSettings()
     feeds: tuple[FeedConfig, ...] = ()
     language_seed: int = 0
-    min_body_chars: int = 200
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -165,7 +164,7 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
     base = Path(config_dir or env.get("NEWS_CONFIG_DIR") or REPO_CONFIG_DIR)
     main_file = base / "pipeline.yaml"
     raw = _read_yaml(main_file) if main_file.exists() else {}
-    allowed = {"elasticsearch", "http", "schedule", "feeds_file", "language_seed", "min_body_chars"}
+    allowed = {"elasticsearch", "http", "schedule", "feeds_file", "language_seed"}
     if set(raw) - allowed:
         raise ConfigError(f"unknown top-level keys in {main_file}: {sorted(set(raw) - allowed)}")
     feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / raw.get("feeds_file", "feeds.yaml"))
@@ -178,6 +177,5 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
         schedule=_section(ScheduleSettings, raw.get("schedule"), f"{main_file}: schedule"),
         feeds=tuple(FeedConfig.from_dict(f) for f in feeds_raw),
         language_seed=int(raw.get("language_seed", 0)),
-        min_body_chars=int(raw.get("min_body_chars", 200)),
     )
     return _apply_env(settings, env)

@@ -17,15 +17,16 @@ from trafilatura.utils import decode_file
 
 import pipeline
 from pipeline.article import Article
+from pipeline.clean import ExtractionError, clean_article
 from pipeline.config import FeedConfig, Settings
 from pipeline.dates import find_dates
-from pipeline.extract import ExtractionError, extract_article
 from pipeline.feeds import FeedEntry, FeedError, poll_feed
 from pipeline.fetch import FetchError, HttpClient
 from pipeline.index.bulk import index_articles
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.language import detect_language
+from pipeline.siterules import load_rules
 from pipeline.urls import canonicalize, host_of
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def _canonical(fetched_url: str, declared: str | None) -> str:
 def build_article(
     entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str
 ) -> Article | None:
+    """Fetch, clean, date and label one entry's page; None (with a failure recorded) when the page
+    cannot be fetched or has no main text at all. A short or paywalled body is kept and flagged."""
     try:
         response = client.get(entry.link, allow_networks=feed.allow_networks, kind="page")
     except FetchError as exc:
@@ -98,12 +101,9 @@ def build_article(
         return None
     page = decode_file(response.content)
     try:
-        extracted = extract_article(page, response.url)
+        cleaned = clean_article(page, response.url, rules=load_rules())
     except ExtractionError as exc:
         report.fail("extract", response.url, str(exc))
-        return None
-    if len(extracted.body) < settings.min_body_chars:
-        report.fail("extract", response.url, f"body has {len(extracted.body)} chars, below {settings.min_body_chars}")
         return None
     report.extracted += 1
     dates = find_dates(
@@ -112,17 +112,22 @@ def build_article(
     )
     published, modified = dates.published, dates.modified
     guess = detect_language(
-        extracted.body, seed=settings.language_seed, fallback=extracted.html_lang or entry.lang or feed.lang
+        cleaned.body, seed=settings.language_seed, fallback=cleaned.html_lang or entry.lang or feed.lang
     )
     return Article(
         url=response.url,
-        canonical_url=_canonical(response.url, extracted.canonical_url),
+        canonical_url=_canonical(response.url, cleaned.canonical_url),
         feed=feed.name,
         site=feed.site or host_of(response.url),
-        title=extracted.title or entry.title,
-        body=extracted.body,
-        description=extracted.description or entry.summary,
-        authors=extracted.authors,
+        title=cleaned.title or entry.title,
+        body=cleaned.body,
+        description=cleaned.description or entry.summary,
+        authors=cleaned.authors,
+        signoff=cleaned.signoff,
+        agencies=cleaned.agencies,
+        flags=cleaned.flags,
+        removals=[{"rule": r.rule, "chars": r.chars} for r in cleaned.removals],
+        removed_chars=sum(r.chars for r in cleaned.removals),
         published_at=published.value if published else None,
         published_precision=published.precision if published else None,
         published_source=published.source if published else None,

@@ -71,9 +71,10 @@ def test_loopback_is_blocked_unless_the_config_allows_it(es_url, sample_site, al
     assert es.count(index=alias)["count"] == 0
 
 
-def test_indexed_dates_match_the_sample_truth(es_url, sample_site, alias, tmp_path) -> None:
-    """The DWN page carries 2025 teaser dates and the news.de page only a feed date: the indexed
-    publication dates are still the articles' own, with precision and source."""
+def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp_path) -> None:
+    """End to end through ingest: every indexed body keeps every article paragraph and no
+    boilerplate line, is German, and carries the article's own publication date (the DWN page
+    carries 2025 teaser dates, the news.de page only a feed date)."""
     from datetime import UTC, datetime
 
     from pipeline.samplesite import load_articles
@@ -88,5 +89,11 @@ def test_indexed_dates_match_the_sample_truth(es_url, sample_site, alias, tmp_pa
         truth = datetime.fromisoformat(article.published).astimezone(UTC).isoformat()
         assert (doc["published_at"], doc["published_precision"]) == (truth, article.published_precision)
         assert not doc["published_at"].startswith("2025")
+        assert doc["lang"] == "de"
+        body_lines = {" ".join(line.split()) for line in doc["body"].split("\n")}
+        for paragraph in article.paragraphs:
+            assert " ".join(paragraph.split()) in body_lines
+        assert not body_lines & {" ".join(b.split()) for b in article.boilerplate}
+        assert doc["removed_chars"] > 0 and doc["removals"]
     dwn = next(d for u, d in docs.items() if "/dwn/" in u)
     assert dwn["published_source"] == "visible-text" and dwn["modified_at"] == "2022-01-10T09:19:00+00:00"

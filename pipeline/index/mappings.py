@@ -35,6 +35,7 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         **_text_fields("description"),
         "authors": KEYWORD,
         "signoff": KEYWORD,
+        "agencies": KEYWORD,
         "published_at": DATE,
         "published_precision": KEYWORD,
         "published_source": KEYWORD,
