@@ -78,7 +78,8 @@ def news_ingest() -> None:
 
     @task
     def summarize(reports: list[dict[str, Any]]) -> dict[str, int]:
-        totals = {k: 0 for k in ("entries", "fetched", "extracted", "created", "updated", "unchanged", "failures")}
+        keys = ("entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged", "failures")
+        totals = dict.fromkeys(keys, 0)
         for report in reports:
             for key in totals:
                 totals[key] += len(report["failures"]) if key == "failures" else report[key]

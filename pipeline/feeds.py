@@ -36,6 +36,7 @@ class FeedEntry:
     published_at: str | None
     summary: str | None
     lang: str | None
+    updated_at: str | None = None
 
 
 def _iso(parsed: object) -> str | None:
@@ -85,16 +86,45 @@ def parse_feed(content: bytes, url: str, *, content_type: str | None = None) -> 
                 published_at=_iso(entry.get("published_parsed") or entry.get("updated_parsed")),
                 summary=entry.get("summary"),
                 lang=feed_lang,
+                updated_at=_iso(dict.get(entry, "updated_parsed")),  # no fallback to published
             )
         )
     return entries
 
 
-def poll_feed(feed: FeedConfig, client: HttpClient) -> list[FeedEntry]:
+@dataclass(frozen=True)
+class FeedPoll:
+    """One poll: the entries (empty when the server said 304 Not Modified) and the validators
+    to send next time."""
+
+    entries: list[FeedEntry]
+    not_modified: bool
+    etag: str | None
+    last_modified: str | None
+
+
+def poll_feed_conditional(
+    feed: FeedConfig, client: HttpClient, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedPoll:
+    """Conditional GET: send the validators of the previous poll; a 304 costs no parsing."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
     try:
-        response = client.get(feed.url, allow_networks=feed.allow_networks, kind="feed")
+        response = client.get(feed.url, allow_networks=feed.allow_networks, kind="feed", headers=headers)
     except ContentTypeError as exc:
         raise FeedError(feed.url, f"not a valid feed: {exc.reason}") from exc
     except FetchError as exc:
         raise FeedError(feed.url, exc.reason) from exc
-    return parse_feed(response.content, response.url, content_type=response.headers.get("content-type"))
+    new_etag = response.headers.get("etag") or etag
+    new_modified = response.headers.get("last-modified") or last_modified
+    if response.status == 304:
+        return FeedPoll([], True, new_etag, new_modified)
+    entries = parse_feed(response.content, response.url, content_type=response.headers.get("content-type"))
+    return FeedPoll(entries, False, new_etag, new_modified)
+
+
+def poll_feed(feed: FeedConfig, client: HttpClient) -> list[FeedEntry]:
+    return poll_feed_conditional(feed, client).entries

@@ -20,7 +20,8 @@ from pipeline.article import Article
 from pipeline.clean import ExtractionError, clean_article
 from pipeline.config import FeedConfig, Settings
 from pipeline.dates import find_dates
-from pipeline.feeds import FeedEntry, FeedError, poll_feed
+from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
+from pipeline.feedstate import FeedState, load_state, save_state, unseen_entries
 from pipeline.fetch import FetchError, HttpClient
 from pipeline.index.bulk import index_articles
 from pipeline.index.client import es_client
@@ -50,7 +51,9 @@ class FeedReport:
     run_id: str = "manual"
     started_at: str | None = None
     finished_at: str | None = None
+    not_modified: bool = False
     entries: int = 0
+    skipped_seen: int = 0
     fetched: int = 0
     extracted: int = 0
     created: int = 0
@@ -142,6 +145,32 @@ def build_article(
     )
 
 
+def _poll(
+    feed: FeedConfig, client: HttpClient, es: Elasticsearch, alias: str, report: FeedReport
+) -> tuple[list[FeedEntry], FeedPoll | None]:
+    """Conditional GET with the validators stored in Elasticsearch; only entries not indexed yet."""
+    state = load_state(es, alias, feed.url)
+    try:
+        poll = poll_feed_conditional(feed, client, etag=state.etag, last_modified=state.last_modified)
+    except FeedError as exc:
+        report.fail("feed", feed.url, exc.reason)
+        return [], None
+    report.not_modified = poll.not_modified
+    entries = _unique_entries(poll.entries)
+    report.entries = len(entries)
+    fresh, report.skipped_seen = unseen_entries(es, alias, entries)
+    return fresh, poll
+
+
+def _remember(es: Elasticsearch, alias: str, feed: FeedConfig, poll: FeedPoll | None, report: FeedReport) -> None:
+    """Store the validators only once every entry went through: after a failed page, the next
+    poll must see the whole feed again (not a 304) so the page is retried."""
+    if poll is None or any(f.stage != "feed" for f in report.failures):
+        return
+    save_state(es, alias, feed.name, feed.url, FeedState(poll.etag, poll.last_modified),
+               status=304 if poll.not_modified else 200)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -155,12 +184,7 @@ def ingest_feed(
     es = es or es_client(settings.elasticsearch)
     alias = settings.elasticsearch.index_alias
     with HttpClient(settings.http) as client:
-        try:
-            entries = _unique_entries(poll_feed(feed, client))
-        except FeedError as exc:
-            report.fail("feed", feed.url, exc.reason)
-            entries = []
-        report.entries = len(entries)
+        entries, poll = _poll(feed, client, es, alias, report)
 
         def articles() -> Iterator[Article]:
             for entry in entries:
@@ -173,6 +197,7 @@ def ingest_feed(
     for failed in result.failures:
         report.fail("index", failed["url"], failed["reason"])
     es.indices.refresh(index=alias)
+    _remember(es, alias, feed, poll, report)
     report.finished_at = _now()
     write_run_report(es, alias, report.to_dict())
     log.info(

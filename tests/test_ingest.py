@@ -97,3 +97,23 @@ def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp
         assert doc["removed_chars"] > 0 and doc["removals"]
     dwn = next(d for u, d in docs.items() if "/dwn/" in u)
     assert dwn["published_source"] == "visible-text" and dwn["modified_at"] == "2022-01-10T09:19:00+00:00"
+
+
+def test_conditional_get_and_seen_entries_state_lives_in_elasticsearch(es, es_url, sample_site, alias, tmp_path) -> None:
+    from pipeline.index.names import feedstate_index
+
+    settings, client = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "rss"))
+    feed = settings.feeds[0]
+    first = ingest_feed(feed, settings, es=client)
+    assert (first.not_modified, first.entries, first.fetched, first.created) == (False, 4, 4, 4)
+    es.indices.refresh(index=feedstate_index(alias))
+    state = es.search(index=feedstate_index(alias))["hits"]["hits"][0]["_source"]
+    assert state["etag"] and state["url"] == feed.url
+
+    second = ingest_feed(feed, settings, es=client)  # any worker: the state is in Elasticsearch
+    assert (second.not_modified, second.entries, second.fetched) == (True, 0, 0)
+
+    es.delete(index=feedstate_index(alias), id=es.search(index=feedstate_index(alias))["hits"]["hits"][0]["_id"])
+    third = ingest_feed(feed, settings, es=client)  # no validators: full feed, but no page refetched
+    assert (third.not_modified, third.entries, third.skipped_seen, third.fetched) == (False, 4, 4, 0)
+    assert es.count(index=alias)["count"] == 4

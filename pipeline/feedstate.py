@@ -1,0 +1,65 @@
+"""Per-feed state kept in Elasticsearch (not on a worker's disk), so any worker of a distributed
+Airflow can poll any feed: the conditional-GET validators of the last poll, and which entries are
+already indexed (so their pages are not fetched again)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.article import doc_id_for
+from pipeline.feeds import FeedEntry
+from pipeline.index.names import article_pattern, feedstate_index
+from pipeline.urls import canonicalize
+
+
+@dataclass(frozen=True)
+class FeedState:
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def _state_id(feed_url: str) -> str:
+    return hashlib.sha256(feed_url.encode("utf-8")).hexdigest()[:40]
+
+
+def load_state(es: Elasticsearch, alias: str, feed_url: str) -> FeedState:
+    resp = es.options(ignore_status=404).get(index=feedstate_index(alias), id=_state_id(feed_url))
+    source = resp.get("_source") if resp.get("found") else None
+    return FeedState(source.get("etag"), source.get("last_modified")) if source else FeedState()
+
+
+def save_state(
+    es: Elasticsearch, alias: str, feed: str, feed_url: str, state: FeedState, *, status: int
+) -> None:
+    es.index(
+        index=feedstate_index(alias),
+        id=_state_id(feed_url),
+        document={
+            "feed": feed, "url": feed_url, "etag": state.etag, "last_modified": state.last_modified,
+            "status": status, "polled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def unseen_entries(es: Elasticsearch, alias: str, entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:
+    """Entries whose article is not indexed yet, or whose feed entry was updated after the article
+    was last fetched. Returns them and how many were skipped."""
+    if not entries:
+        return [], 0
+    ids = {doc_id_for(canonicalize(e.link)): e for e in entries}
+    resp = es.search(
+        index=article_pattern(alias), query={"ids": {"values": list(ids)}}, source_includes=["fetched_at"],
+        size=len(ids), ignore_unavailable=True, allow_no_indices=True,
+    )
+    fetched: dict[str, Any] = {hit["_id"]: hit["_source"].get("fetched_at") for hit in resp["hits"]["hits"]}
+    fresh = []
+    for doc_id, entry in ids.items():
+        seen_at = fetched.get(doc_id)
+        if doc_id not in fetched or (entry.updated_at and seen_at and entry.updated_at > seen_at):
+            fresh.append(entry)
+    return fresh, len(ids) - len(fresh)
