@@ -59,13 +59,16 @@ class HttpSettings:
 @dataclass(frozen=True)
 class FeedConfig:
     """One configured feed. ``allow_networks`` lets this feed (and its article pages) reach
-    otherwise blocked address ranges, e.g. the bundled sample site on 127.0.0.1."""
+    otherwise blocked address ranges, e.g. the bundled sample site on 127.0.0.1; ``timezone`` is
+    the zone of local times on its pages; ``respect_robots`` overrides the global setting."""
 
     name: str
     url: str
     site: str | None = None
     lang: str | None = None
     allow_networks: tuple[str, ...] = ()
+    timezone: str = "Europe/Berlin"
+    respect_robots: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +77,8 @@ class FeedConfig:
             "site": self.site,
             "lang": self.lang,
             "allow_networks": list(self.allow_networks),
+            "timezone": self.timezone,
+            "respect_robots": self.respect_robots,
         }
 
     @classmethod
@@ -87,6 +92,8 @@ class FeedConfig:
             site=raw.get("site"),
             lang=raw.get("lang"),
             allow_networks=tuple(raw.get("allow_networks") or ()),
+            timezone=str(raw.get("timezone") or "Europe/Berlin"),
+            respect_robots=raw.get("respect_robots"),
         )
 
 

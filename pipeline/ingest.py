@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,7 +111,7 @@ def build_article(
     report.extracted += 1
     dates = find_dates(
         page, url=response.url, feed_published=entry.published_at,
-        http_last_modified=response.headers.get("last-modified"),
+        http_last_modified=response.headers.get("last-modified"), site_timezone=feed.timezone,
     )
     published, modified = dates.published, dates.modified
     guess = detect_language(
@@ -183,7 +183,8 @@ def ingest_feed(
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
     alias = settings.elasticsearch.index_alias
-    with HttpClient(settings.http) as client:
+    http = settings.http if feed.respect_robots is None else replace(settings.http, respect_robots=feed.respect_robots)
+    with HttpClient(http) as client:
         entries, poll = _poll(feed, client, es, alias, report)
 
         def articles() -> Iterator[Article]:

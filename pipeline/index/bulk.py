@@ -24,7 +24,7 @@ from pipeline.config import ElasticsearchSettings
 from pipeline.index.deadletter import write_deadletters
 from pipeline.index.mappings import LANG_ANALYZERS
 from pipeline.index.names import article_index, article_pattern
-from pipeline.index.template import TEMPLATE_VERSION
+from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +121,15 @@ def index_articles(
     (each also written to the dead-letter index with its reason and the original document)."""
     alias = settings.index_alias
     total = BulkResult()
+    known: set[str] = set()
     for chunk in _chunks(articles, settings.bulk_chunk_size):
         result = BulkResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         existing = _existing(es, alias, chunk)
         actions, by_id = _plan(chunk, existing, alias, now, result)
+        for index in {a["_index"] for a in actions if a["_op_type"] == "index"} - known:
+            ensure_article_index(es, settings, index)
+            known.add(index)
         rejected: list[dict[str, Any]] = []
         for ok, item in streaming_bulk(
             es, actions, chunk_size=settings.bulk_chunk_size, max_chunk_bytes=settings.bulk_max_chunk_bytes,

@@ -41,7 +41,6 @@ def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSI
                 "number_of_replicas": settings.number_of_replicas,
             },
             "mappings": ARTICLE_MAPPINGS,
-            "aliases": {settings.index_alias: {}},
         },
     }
 
@@ -69,7 +68,8 @@ def _create(es: Elasticsearch, name: str, body: dict[str, Any]) -> bool:
 
 def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
     """Put the template if its version differs, create the auxiliary indices and an (empty)
-    ``undated`` article index so the read alias exists. Safe to call from every task of every
+    ``undated`` article index so the read alias exists. The template carries no alias: article
+    indices join the read alias when they are created by :func:`ensure_article_index`. Safe to call from every task of every
     worker at once; returns True if anything changed."""
     changed = False
     name = template_name(settings)
@@ -90,7 +90,13 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
             changed |= _create(es, index, {"mappings": mappings, "settings": replicas})
         elif changed:
             es.indices.put_mapping(index=index, properties=mappings["properties"])
-    undated = article_index(settings.index_alias, TEMPLATE_VERSION, None)
-    if not es.indices.exists(index=undated):
-        changed |= _create(es, undated, {})
+    changed |= ensure_article_index(es, settings, article_index(settings.index_alias, TEMPLATE_VERSION, None))
     return changed
+
+
+def ensure_article_index(es: Elasticsearch, settings: ElasticsearchSettings, name: str, *, alias: bool = True) -> bool:
+    """Create a monthly article index, in the read alias unless ``alias`` is False (a reindex
+    fills its targets first and switches the alias atomically afterwards)."""
+    if es.indices.exists(index=name):
+        return False
+    return _create(es, name, {"aliases": {settings.index_alias: {}}} if alias else {})
