@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from trafilatura.utils import decode_file
 
 import pipeline
 from pipeline.article import Article
 from pipeline.clean import ExtractionError, clean_article
 from pipeline.config import FeedConfig, Settings
 from pipeline.dates import find_dates
+from pipeline.decode import decode_page
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
 from pipeline.feedstate import FeedState, load_state, save_state, unseen_entries
 from pipeline.fetch import FetchError, HttpClient
@@ -102,7 +102,7 @@ def build_article(
     if response.content_type and response.content_type not in PAGE_CONTENT_TYPES:
         report.fail("fetch", entry.link, f"content type {response.content_type!r} is not HTML")
         return None
-    page = decode_file(response.content)
+    page = decode_page(response.content, response.headers.get("content-type"))
     try:
         cleaned = clean_article(page, response.url, rules=load_rules())
     except ExtractionError as exc:
