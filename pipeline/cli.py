@@ -77,6 +77,54 @@ def _cmd_serve_sample(args: argparse.Namespace) -> int:
     return serve_main(["--host", args.host, "--port", str(args.port)])
 
 
+def _cmd_kibana(args: argparse.Namespace) -> int:
+    """``kibana check`` validates the saved objects offline against the index mappings (CI has
+    no Kibana); ``kibana import`` loads them into a running Kibana. Secrets come from the
+    environment only, so they never show up in ``ps`` output or shell history."""
+    import os
+    from pathlib import Path
+
+    from pipeline.kibana import (
+        DEFAULT_KIBANA_URL,
+        SAVED_OBJECTS_FILE,
+        KibanaError,
+        SavedObjectsError,
+        check_saved_objects,
+        import_saved_objects,
+    )
+
+    path = Path(args.file or SAVED_OBJECTS_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"cannot read saved objects file {path}: {exc}", file=sys.stderr)
+        return 1
+    if args.kibana_command == "check":
+        problems = check_saved_objects(text)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if problems:
+            print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+            return 1
+        print(f"{path}: OK (every referenced field exists in the index mappings)")
+        return 0
+    url = args.url or os.environ.get("NEWS_KIBANA_URL") or DEFAULT_KIBANA_URL
+    try:
+        result = import_saved_objects(
+            url, path,
+            username=os.environ.get("NEWS_KIBANA_USERNAME") or None,
+            password=os.environ.get("NEWS_KIBANA_PASSWORD") or None,
+            api_key=os.environ.get("NEWS_KIBANA_API_KEY") or None,
+            space=args.space or os.environ.get("NEWS_KIBANA_SPACE") or None,
+            wait_timeout=args.wait,
+        )
+    except (KibanaError, SavedObjectsError) as exc:
+        print(f"kibana import failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported {result.get('successCount', 0)} saved object(s) into {url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     parser.add_argument("--config", help="config directory (default: $NEWS_CONFIG_DIR or the repo's config/)")
@@ -111,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.set_defaults(func=_cmd_serve_sample)
+    kibana = sub.add_parser("kibana", help="Kibana saved objects: offline check, import into Kibana")
+    kibana_sub = kibana.add_subparsers(dest="kibana_command", required=True)
+    kibana_check = kibana_sub.add_parser("check", help="check that every field the saved objects use is mapped")
+    kibana_check.add_argument("--file", help="saved objects NDJSON (default: config/kibana/news-pipeline.ndjson)")
+    kibana_import = kibana_sub.add_parser(
+        "import", help="import the saved objects (credentials: $NEWS_KIBANA_USERNAME/_PASSWORD or _API_KEY)"
+    )
+    kibana_import.add_argument("--url", help="Kibana base URL (default: $NEWS_KIBANA_URL or http://127.0.0.1:5601)")
+    kibana_import.add_argument("--file", help="saved objects NDJSON (default: config/kibana/news-pipeline.ndjson)")
+    kibana_import.add_argument("--space", help="Kibana space id (default: $NEWS_KIBANA_SPACE or the default space)")
+    kibana_import.add_argument("--wait", type=float, default=300.0, help="seconds to wait for Kibana (default 300)")
+    kibana.set_defaults(func=_cmd_kibana)
     return parser
 
 
