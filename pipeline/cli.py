@@ -27,6 +27,18 @@ def _cmd_setup_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reindex(args: argparse.Namespace) -> int:
+    """Migrate article indices of older template versions, switching the alias atomically."""
+    from pipeline.index.client import es_client
+    from pipeline.index.reindex import reindex
+
+    settings = load_settings(args.config)
+    result = reindex(es_client(settings.elasticsearch), settings.elasticsearch, delete_old=args.delete_old)
+    print(json.dumps({"migrated": result.migrated, "copied": result.copied, "kept_newer": result.kept_newer,
+                      "deleted": result.deleted}, indent=2))
+    return 0
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest the configured feeds in this process, without Airflow (small jobs, debugging)."""
     from pipeline.index.client import es_client
@@ -138,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("setup-index", help="apply the index template and create the write index").set_defaults(
         func=_cmd_setup_index
     )
+
+    reindex = sub.add_parser("reindex", help="migrate article indices to the current template version")
+    reindex.add_argument("--delete-old", action="store_true", help="delete the old indices once switched")
+    reindex.set_defaults(func=_cmd_reindex)
 
     ingest = sub.add_parser("ingest", help="ingest the configured feeds now, without Airflow")
     ingest.add_argument("--feed", action="append", help="only this feed (by name); repeatable")
