@@ -34,6 +34,7 @@ class ElasticsearchSettings:
     bulk_max_chunk_bytes: int = 10_000_000
     number_of_shards: int = 1
     number_of_replicas: int = 1
+    refresh_interval: str = "30s"
 
 
 @dataclass(frozen=True)

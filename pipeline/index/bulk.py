@@ -22,7 +22,7 @@ from elasticsearch.helpers import streaming_bulk
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
 from pipeline.index.deadletter import write_deadletters
-from pipeline.index.mappings import LANG_ANALYZERS
+from pipeline.index.mappings import with_language_copies
 from pipeline.index.names import article_index, article_pattern
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index
 
@@ -53,11 +53,7 @@ def _chunks(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
 
 def to_source(article: Article) -> dict[str, Any]:
     """The indexed document: the article's fields plus the language copies of its texts."""
-    doc = article.to_document()
-    if article.lang in LANG_ANALYZERS:
-        for name in ("title", "body", "description"):
-            if doc.get(name):
-                doc[f"{name}_{article.lang}"] = doc[name]
+    doc = with_language_copies(article.to_document())
     doc["template_version"] = TEMPLATE_VERSION
     return doc
 

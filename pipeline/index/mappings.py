@@ -10,7 +10,19 @@ DATE = {"type": "date"}
 
 # Language-specific analysis: the indexer copies a text into the field of its language only
 # (``body_de`` for lang "de"); ``body`` itself uses the standard analyzer for every language.
+# The copies stay in _source: highlighting a stemmed match ("Protest" in "Proteste") needs them.
 LANG_ANALYZERS = {"de": "german", "en": "english"}
+LANG_TEXT_FIELDS = ("title", "body", "description")
+
+
+def with_language_copies(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add ``<field>_<lang>`` copies of the texts for the document's language."""
+    lang = doc.get("lang")
+    if lang in LANG_ANALYZERS:
+        for name in LANG_TEXT_FIELDS:
+            if doc.get(name):
+                doc[f"{name}_{lang}"] = doc[name]
+    return doc
 
 
 def _text_fields(name: str, *, keyword: bool = False) -> dict[str, Any]:

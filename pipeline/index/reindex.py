@@ -19,6 +19,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan, streaming_bulk
 
 from pipeline.config import ElasticsearchSettings
+from pipeline.index.mappings import with_language_copies
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def old_indices(es: Elasticsearch, alias: str) -> list[tuple[str, int, str]]:
 
 def _actions(es: Elasticsearch, source: str, target: str) -> Iterator[dict[str, Any]]:
     for hit in scan(es, index=source, query={"query": {"match_all": {}}}, size=1000):
-        doc = dict(hit["_source"])
+        doc = with_language_copies(dict(hit["_source"]))  # language fields may be new in this version
         doc["template_version"] = TEMPLATE_VERSION
         yield {"_op_type": "create", "_index": target, "_id": hit["_id"], "_source": doc}
 

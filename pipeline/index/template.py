@@ -26,7 +26,7 @@ from pipeline.index.names import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 3
+TEMPLATE_VERSION = 4
 
 
 def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> dict[str, Any]:
@@ -39,6 +39,7 @@ def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSI
             "settings": {
                 "number_of_shards": settings.number_of_shards,
                 "number_of_replicas": settings.number_of_replicas,
+                "refresh_interval": settings.refresh_interval,
             },
             "mappings": ARTICLE_MAPPINGS,
         },
