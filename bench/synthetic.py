@@ -1,0 +1,123 @@
+"""Deterministic synthetic articles of realistic size for indexing benchmarks.
+
+German-like bodies of about 4 KB built from a word list with a seeded RNG, titles, a handful of
+sites, publication dates spread over 24 months (so several monthly indices are written), lang
+"de", 5-10 entities, 16 LSH band keys and a story id. Articles are yielded one at a time: the
+generator never holds the whole set, so a consumer's memory can be measured on its own.
+
+``Article`` has no entity / LSH / story fields yet (the index mapping does), so the generator
+yields :class:`SyntheticArticle`, a subclass that adds them; ``to_document`` (``asdict``) picks
+them up, so the documents match the strict mapping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipeline.article import Article
+
+_WORD_TEXT = (
+    "der die das und nicht mit auf für von sich dem den ist ein eine einer eines im in zu bei nach "
+    "über unter gegen während wegen seit bereits noch immer wieder jedoch allerdings außerdem "
+    "Bundesregierung Kanzler Ministerin Landtag Bürgermeister Stadtrat Gemeinde Polizei Feuerwehr "
+    "Verkehr Bahn Autobahn Haushalt Steuern Inflation Zinsen Wirtschaft Unternehmen Mitarbeiter "
+    "Gewerkschaft Streik Verhandlungen Einigung Vorschlag Entscheidung Gericht Urteil Klage "
+    "Schule Lehrer Schüler Universität Forschung Studie Ergebnisse Klimaschutz Energie Strompreis "
+    "Wetter Unwetter Hochwasser Temperaturen Wochenende Mannschaft Trainer Spiel Saison Tabelle "
+    "Tore Sieg Niederlage Bundesliga Verein Fans Stadion Krankenhaus Gesundheit Pflege Ärzte "
+    "sagte erklärte betonte kündigte an forderte kritisierte berichtete teilte mit wurde werden "
+    "hatte haben hat sind waren soll sollen könnte müssen will neue neuen große großen ersten "
+    "letzten vergangenen kommenden deutlich rund etwa mehr weniger Prozent Millionen Euro Jahr "
+    "Jahren Monaten Wochen Tagen heute gestern morgen Berlin Hamburg München Köln Frankfurt "
+    "Stuttgart Leipzig Dresden Bremen Hannover Nürnberg Region Land Bund Europa Brüssel"
+)
+WORDS = tuple(_WORD_TEXT.split())
+SITES = ("tagesblatt.example", "rundschau.example", "kurier.example", "anzeiger.example", "morgenpost.example")
+ENTITY_NAMES = (
+    ("Olaf Scholz", "PER"), ("Friedrich Merz", "PER"), ("Annalena Baerbock", "PER"), ("Robert Habeck", "PER"),
+    ("Deutsche Bahn", "ORG"), ("Bundestag", "ORG"), ("Europäische Zentralbank", "ORG"), ("Siemens", "ORG"),
+    ("FC Bayern München", "ORG"), ("Verdi", "ORG"), ("Berlin", "LOC"), ("Hamburg", "LOC"), ("München", "LOC"),
+    ("Sachsen", "LOC"), ("Brüssel", "LOC"), ("Nordrhein-Westfalen", "LOC"), ("Ukraine", "LOC"),
+    ("Bundesliga", "MISC"), ("Deutschlandticket", "MISC"), ("Corona", "MISC"),
+)
+START = datetime(2024, 1, 1, tzinfo=UTC)
+SPAN_DAYS = 730  # 24 months
+BODY_BYTES = 4096
+
+
+@dataclass
+class SyntheticArticle(Article):
+    """An Article with the enrichment fields the index mapping already has."""
+
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    lsh_bands: list[str] = field(default_factory=list)
+    story_id: str | None = None
+
+
+def _paragraph(rng: random.Random) -> str:
+    sentences = []
+    for _ in range(rng.randint(2, 5)):
+        words = rng.choices(WORDS, k=rng.randint(8, 20))
+        sentences.append(" ".join(words).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def _body(rng: random.Random) -> str:
+    paras: list[str] = []
+    size = 0
+    while size < BODY_BYTES:
+        para = _paragraph(rng)
+        paras.append(para)
+        size += len(para.encode("utf-8")) + 1
+    return "\n".join(paras)[:BODY_BYTES]
+
+
+def make_article(n: int, seed: int = 42, version: int = 0) -> SyntheticArticle:
+    """The n-th article of the set ``seed``; the same (n, seed, version) always gives the same
+    article. A different ``version`` keeps the URL (same document id) but changes the body."""
+    rng = random.Random(f"{seed}:{n}:{version}")
+    site = SITES[n % len(SITES)]
+    url = f"https://www.{site}/artikel/{n:07d}.html"
+    published = START + timedelta(seconds=rng.randrange(SPAN_DAYS * 86400))
+    body = _body(rng)
+    entities = []
+    for name, kind in rng.sample(ENTITY_NAMES, rng.randint(5, 10)):
+        entities.append(
+            {"name": name, "type": kind, "id": "Q" + hashlib.sha1(name.encode()).hexdigest()[:8],
+             "mentions": rng.randint(1, 12), "first_offset": rng.randrange(len(body))}
+        )
+    bands = [f"{band:02d}:{rng.getrandbits(64):016x}" for band in range(16)]
+    return SyntheticArticle(
+        url=url,
+        canonical_url=url,
+        feed=f"{site}-rss",
+        site=site,
+        title=" ".join(rng.choices(WORDS, k=rng.randint(6, 12))).capitalize(),
+        body=body,
+        description=_paragraph(rng)[:300],
+        authors=[rng.choice(("Anna Schmidt", "Jan Becker", "Lea Wagner", "Tim Krüger"))],
+        published_at=published.isoformat(timespec="seconds"),
+        published_precision="second",
+        published_source="json-ld",
+        published_confidence=0.95,
+        lang="de",
+        lang_prob=0.99,
+        lang_source="langdetect",
+        fetched_at=(published + timedelta(hours=1)).isoformat(timespec="seconds"),
+        run_id="bench",
+        pipeline_version="bench",
+        entities=entities,
+        lsh_bands=bands,
+        story_id=f"story-{seed}-{n // 4:07d}",
+    )
+
+
+def synthetic_articles(count: int, seed: int = 42, start: int = 0) -> Iterator[SyntheticArticle]:
+    """Yield ``count`` articles lazily, numbered from ``start``."""
+    for n in range(start, start + count):
+        yield make_article(n, seed)
