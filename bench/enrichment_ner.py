@@ -1,0 +1,151 @@
+"""Throughput of entity extraction: spaCy NER (batched ``nlp.pipe``) + gazetteer linking.
+
+The model is the one the tests build (``pipeline.entities.training.train_ner``: ``spacy.blank("de")``
++ a small ``ner``, 20 epochs on tests/data/ner/train_de.jsonl), saved with ``nlp.to_disk`` and loaded
+by ``EntityExtractor`` from that directory, i.e. the production load-and-run path. No pretrained
+model is installable here, so figures for ``de_core_news_md`` are not measured (it is larger and
+slower: expect fewer articles/s).
+
+Articles: 600-word windows over the five German seed articles (real news text with the seed
+entities), each starting at a different word, so texts differ. Single process; BLAS threads are
+pinned to 1 so the figure is per core. Each configuration: one warm-up pass, then REPEATS timed
+passes over all articles; the median is reported.
+
+Run: .venv/bin/python bench/enrichment_ner.py  -> section of docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import machine_line, write_section
+from pipeline.entities import EntityExtractor
+from pipeline.entities.models import load_model
+from pipeline.entities.training import train_ner
+
+SEEDS_DIR = ROOT / "tests" / "data" / "ner" / "seeds"
+N_ARTICLES = 200
+WORDS_PER_ARTICLE = 600
+REPEATS = 3
+BATCH_SIZES = (8, 32, 128)
+TARGET = 40.0  # articles/s per core
+
+
+def make_articles(n: int = N_ARTICLES, words: int = WORDS_PER_ARTICLE) -> list[str]:
+    """``n`` texts of ``words`` words: windows over the concatenated seeds, paragraphs kept."""
+    tokens: list[str] = []
+    for path in sorted(SEEDS_DIR.glob("*.txt")):
+        for para in path.read_text(encoding="utf-8").split("\n"):
+            tokens.extend(para.split())
+            tokens.append("\n")
+    step = max(1, len(tokens) // n)
+    out = []
+    for i in range(n):
+        start = (i * step) % len(tokens)
+        window: list[str] = []
+        k = start
+        while sum(1 for t in window if t != "\n") < words:
+            window.append(tokens[k % len(tokens)])
+            k += 1
+        out.append(" ".join(window).replace(" \n ", "\n"))
+    return out
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Median wall and CPU seconds of REPEATS calls after one warm-up."""
+    fn()
+    walls, cpus = [], []
+    for _ in range(REPEATS):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main() -> None:
+    articles = make_articles()
+    n_words = sum(len(a.split()) for a in articles)
+    n_chars = sum(len(a) for a in articles)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "de_test_ner"
+        t0 = time.perf_counter()
+        train_ner(model_dir, epochs=20, seed=0)
+        train_s = time.perf_counter() - t0
+        nlp = load_model(str(model_dir))
+        assert nlp is not None
+        rows = []
+        for bs in BATCH_SIZES:
+            ex = EntityExtractor(models={"de": str(model_dir)}, batch_size=bs)
+            items = [(a, "de") for a in articles]
+            wall, cpu = timed(lambda ex=ex, items=items: ex.extract_batch(items))
+            rows.append((f"NER + linking (`extract_batch`), batch {bs}", wall, cpu))
+        wall, cpu = timed(lambda: list(nlp.pipe(articles, batch_size=32)))
+        rows.append(("NER only (`nlp.pipe`), batch 32", wall, cpu))
+        gaz = EntityExtractor(models={}).gazetteer
+        wall, cpu = timed(lambda: [gaz.find(a) for a in articles])
+        rows.append(("gazetteer matching only", wall, cpu))
+        ex = EntityExtractor(models={"de": str(model_dir)})
+        sample = ex.extract(articles[0], "de")
+
+    lines = [
+        "## Entity extraction throughput (`bench/enrichment_ner.py`)",
+        "",
+        machine_line(),
+        "",
+        (
+            f"Method: {N_ARTICLES} German articles of {WORDS_PER_ARTICLE} words "
+            f"({n_chars / N_ARTICLES:,.0f} characters on average; {n_words:,} words in all), windows over the "
+            "five seed articles. Model: the test model (`pipeline.entities.training.train_ner`, "
+            f"`spacy.blank('de')` + `ner` with a width-64 depth-2 tok2vec, 20 epochs, trained in {train_s:.1f} s), "
+            "loaded from disk by `EntityExtractor`. Single process, BLAS threads pinned to 1; "
+            f"median of {REPEATS} passes after a warm-up. Target: at least {TARGET:.0f} articles/s per core "
+            "for NER + linking."
+        ),
+        "",
+        "| configuration | articles/s (wall) | articles/s per CPU-second | words/s | ms/article |",
+        "|---|---|---|---|---|",
+    ]
+    for label, wall, cpu in rows:
+        lines.append(
+            f"| {label} | {N_ARTICLES / wall:,.0f} | {N_ARTICLES / cpu:,.0f} | {n_words / wall:,.0f} "
+            f"| {1000 * wall / N_ARTICLES:.1f} |"
+        )
+    best = max(N_ARTICLES / w for label, w, _c in rows if label.startswith("NER + linking"))
+    verdict = "met" if best >= TARGET else "missed"
+    lines += [
+        "",
+        (
+            f"Best NER + linking: {best:,.0f} articles/s on one core: target {TARGET:.0f} {verdict}. "
+            "Wall and CPU time differ when other jobs share the machine's 2 cores."
+        ),
+        (
+            f"Entities in the first article: {len(sample)} "
+            f"({', '.join(e['name'] for e in sample[:8])}{', ...' if len(sample) > 8 else ''})."
+        ),
+        (
+            "Caveat: a pretrained `de_core_news_md` (not installable here) has a wider tok2vec and more "
+            "components (disabled by the extractor apart from `ner`/`tok2vec`); its throughput must be "
+            "measured where it is installed."
+        ),
+    ]
+    body = "\n".join(lines)
+    print(body)
+    write_section("enrichment_ner", body)
+
+
+if __name__ == "__main__":
+    main()
