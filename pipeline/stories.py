@@ -1,0 +1,390 @@
+"""Stories: one story per syndicated wire report, across outlets, runs and workers.
+
+Why this shape:
+
+- The same report reaches us under many URLs with small edits (a dpa/AFP text with a new lead,
+  a teaser list glued on). Document ids come from canonical URLs, so they cannot see this; a
+  MinHash signature over word shingles of the normalised body can, and LSH band keys turn "which
+  stored articles look similar?" into a cheap ``terms`` query on the indexed ``lsh_bands`` field.
+- State lives in Elasticsearch (DESIGN.md): band keys and the signature are stored with the
+  article, so any worker of any later run finds earlier members of a story without local state.
+- The signature is built from hash functions defined here (blake2b of each shingle, then
+  ``(a*x + b) mod p`` with coefficients from a seeded ``random.Random``), never Python's salted
+  ``hash()``, so two processes compute the same signature for the same text.
+- Similarity is estimated from the full stored signature (``minhash``), not from the band
+  overlap, which is far too coarse (16 bands = steps of 1/16, and all-or-nothing per band).
+
+Backfill rule (kept simple on purpose): ``story_id`` never changes once given. It is the doc id
+of the story's first-seen representative. When an article *published earlier* than the current
+representative arrives later, it joins that story_id and takes over the flag: it gets
+``story_representative: true`` and the old representative gets a one-field partial update to
+``false``. Other members are not touched. So ``story_id`` is "the id of the article that opened
+the story", and "the earliest article" is the one with the flag.
+
+Exact duplicates (same normalised body under another URL) get ``duplicate_of`` = the doc id of
+the earliest copy known when they are assigned (in-batch copies are ordered by publication
+time); an already indexed copy is never rewritten to point at a later-arriving earlier one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from elasticsearch import Elasticsearch
+
+from pipeline.article import Article
+from pipeline.index.names import article_pattern
+
+log = logging.getLogger(__name__)
+
+# Chosen by measurement on the seeds (docs/stories.md): 3-word shingles give the paraphrased pair
+# 000/001 the highest Jaccard (0.19) while unrelated pairs stay at noise level (<= 0.01); two rows
+# per band keep an unrelated article (J ~ 0.005) from sharing a band key (P ~ 128 * J**2 = 0.3%),
+# so the candidate lookup stays flat as the index grows; 128 bands make a pair at J = 0.15 a
+# candidate with P = 1 - (1 - J**2)**128 = 94% (J = 0.2: 99.4%).
+SHINGLE_SIZE = 3
+NUM_PERM = 256
+BANDS = 128
+ROWS = NUM_PERM // BANDS
+SEED = 20220110
+DEFAULT_THRESHOLD = 0.1
+MAX_CANDIDATES = 50
+
+# The mapping addition this module needs (the article mapping is strict): the full signature,
+# kept in _source only, neither indexed nor with doc values.
+MINHASH_MAPPING: dict[str, Any] = {"minhash": {"type": "keyword", "index": False, "doc_values": False}}
+
+_PRIME = (1 << 31) - 1  # a, b < p and shingle hashes < 2**32 keep a*x + b below 2**63: exact in uint64
+_MAX_HASH = np.uint64(_PRIME)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SOURCE_FIELDS = ["minhash", "story_id", "story_representative", "duplicate_of", "published_at", "first_seen_at"]
+
+
+def _coefficients(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Permutation coefficients; ``random.Random(int)`` is the same in every process and version."""
+    rng = random.Random(seed)
+    a = np.array([rng.randrange(1, _PRIME) for _ in range(num_perm)], dtype=np.uint64)
+    b = np.array([rng.randrange(0, _PRIME) for _ in range(num_perm)], dtype=np.uint64)
+    return a, b
+
+
+_A, _B = _coefficients(NUM_PERM, SEED)
+
+
+def normalise(text: str) -> str:
+    """Casefold, NFKC, punctuation dropped, whitespace collapsed: "„Staatsstreich“" and
+    '"Staatsstreich"' must be the same word for both the exact-duplicate key and the shingles."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_WORD.findall(text))
+
+
+def body_key(text: str) -> str:
+    """The exact-duplicate key: hash of the normalised body."""
+    return hashlib.sha1(normalise(text).encode("utf-8")).hexdigest()
+
+
+def shingles(text: str, k: int = SHINGLE_SIZE) -> set[str]:
+    """Word k-shingles of the normalised text (a short text is one shingle of all its words)."""
+    words = normalise(text).split()
+    if not words:
+        return set()
+    if len(words) < k:
+        return {" ".join(words)}
+    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+
+
+def _shingle_hashes(items: Iterable[str]) -> np.ndarray:
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=4).digest(), "big") for s in items),
+        dtype=np.uint64,
+    )
+
+
+def minhash(text: str, k: int = SHINGLE_SIZE) -> list[int]:
+    """MinHash signature (NUM_PERM values below 2**31); empty for a body without words."""
+    hashes = _shingle_hashes(shingles(text, k))
+    if hashes.size == 0:
+        return []
+    values = (np.outer(hashes, _A) + _B) % _MAX_HASH
+    return [int(v) for v in values.min(axis=0)]
+
+
+def band_keys(signature: Sequence[int], bands: int = BANDS) -> list[str]:
+    """LSH band keys "<band>:<hex>"; two signatures share a key iff one band is entirely equal."""
+    if not signature:
+        return []
+    rows = len(signature) // bands
+    keys = []
+    for band in range(bands):
+        chunk = signature[band * rows : (band + 1) * rows]
+        digest = hashlib.blake2b(b"".join(v.to_bytes(4, "big") for v in chunk), digest_size=8).hexdigest()
+        keys.append(f"{band}:{digest}")
+    return keys
+
+
+def encode_signature(signature: Sequence[int]) -> str:
+    """Compact _source form of a signature: 8 hex digits per value (1 KB for 128 values)."""
+    return "".join(f"{v:08x}" for v in signature)
+
+
+def decode_signature(text: str | None) -> list[int]:
+    if not text:
+        return []
+    return [int(text[i : i + 8], 16) for i in range(0, len(text), 8)]
+
+
+def estimate(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity: the share of signature slots that agree."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Exact Jaccard similarity of two shingle sets (for measurement, not the pipeline)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+@dataclass
+class StoryFields:
+    """What :func:`assign_stories` decides for one article (the index field names)."""
+
+    lsh_bands: list[str]
+    minhash: str
+    story_id: str
+    story_representative: bool
+    duplicate_of: str | None = None
+    similarity: float = 1.0  # to the member it was matched on (1.0 when it opened the story)
+
+    def as_source(self) -> dict[str, Any]:
+        return {
+            "lsh_bands": self.lsh_bands,
+            "minhash": self.minhash,
+            "story_id": self.story_id,
+            "story_representative": self.story_representative,
+            "duplicate_of": self.duplicate_of,
+        }
+
+
+@dataclass
+class _Member:
+    """A known article (indexed or earlier in this batch) that a newcomer may join."""
+
+    doc_id: str
+    signature: list[int]
+    story_id: str
+    representative: bool
+    published_at: str | None
+    body_key: str | None = None  # known for batch members; fetched lazily for indexed ones
+    index: str | None = None  # None: in this batch
+    duplicate_of: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _when(published_at: str | None) -> datetime:
+    """Sort key: undated articles count as latest, so they never displace a dated representative."""
+    if not published_at:
+        return datetime.max.replace(tzinfo=UTC)
+    try:
+        value = datetime.fromisoformat(published_at)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _lookup(es: Elasticsearch, alias: str, batch: list[tuple[Article, list[str]]]) -> list[list[dict[str, Any]]]:
+    """One msearch round trip: per article, the stored articles sharing at least one band key."""
+    body: list[dict[str, Any]] = []
+    for article, keys in batch:
+        body.append({"index": article_pattern(alias), "ignore_unavailable": True, "allow_no_indices": True})
+        body.append({
+            "size": MAX_CANDIDATES,
+            # one constant-score clause per key: the score is the number of shared bands, so the
+            # top MAX_CANDIDATES are the likeliest matches even when many articles share one key
+            "query": {"bool": {
+                "should": [{"constant_score": {"filter": {"term": {"lsh_bands": key}}}} for key in keys],
+                "minimum_should_match": 1,
+                "must_not": [{"ids": {"values": [article.doc_id]}}],
+            }},
+            "_source": _SOURCE_FIELDS,
+        })
+    if not body:
+        return []
+    responses = es.msearch(searches=body)["responses"]
+    out = []
+    for resp in responses:
+        if "error" in resp:
+            raise RuntimeError(f"story candidate lookup failed: {resp['error']}")
+        out.append(resp["hits"]["hits"])
+    return out
+
+
+def _representatives(es: Elasticsearch, alias: str, story_ids: set[str]) -> dict[str, _Member]:
+    """The current flag holder of each story (it need not share a band with the newcomer)."""
+    if not story_ids:
+        return {}
+    resp = es.search(
+        index=article_pattern(alias), ignore_unavailable=True, allow_no_indices=True, size=len(story_ids),
+        query={"bool": {"filter": [{"terms": {"story_id": sorted(story_ids)}},
+                                   {"term": {"story_representative": True}}]}},
+        source_includes=["story_id", "published_at"],
+    )
+    found: dict[str, _Member] = {}
+    for hit in resp["hits"]["hits"]:
+        src = hit["_source"]
+        found[src["story_id"]] = _Member(hit["_id"], [], src["story_id"], True, src.get("published_at"),
+                                         index=hit["_index"])
+    return found
+
+
+def _body_keys(es: Elasticsearch, members: list[_Member]) -> None:
+    """Fill the exact-duplicate key of indexed members whose signature equals a newcomer's: only
+    then can the bodies be equal, so this second read is rare."""
+    todo = [m for m in members if m.body_key is None and m.index]
+    if not todo:
+        return
+    docs = es.mget(docs=[{"_index": m.index, "_id": m.doc_id} for m in todo], source_includes=["body"])["docs"]
+    for member, doc in zip(todo, docs, strict=True):
+        member.body_key = body_key(doc.get("_source", {}).get("body", "")) if doc.get("found") else ""
+
+
+def assign_stories(
+    es: Elasticsearch,
+    alias: str,
+    articles: list[Article],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    update_representatives: bool = True,
+) -> dict[str, StoryFields]:
+    """Decide ``lsh_bands``, ``minhash``, ``story_id``, ``story_representative`` and
+    ``duplicate_of`` for a batch, before it is bulk indexed; set them as attributes on each
+    Article and return them by doc id.
+
+    Candidates come from the index (one msearch: a ``terms`` query on ``lsh_bands`` per article)
+    and from earlier articles of this same batch, which are not indexed yet. The batch is
+    processed in publication order, so inside a batch the earliest version opens the story.
+    With ``update_representatives`` an indexed representative that loses the flag to an earlier
+    newcomer is updated in place (one partial update); see the module docstring.
+    """
+    order = sorted(range(len(articles)), key=lambda i: (_when(articles[i].published_at), i))
+    prepared: list[tuple[Article, list[int], list[str]]] = []
+    seen: set[str] = set()
+    for i in order:
+        article = articles[i]
+        if article.doc_id in seen:
+            continue  # the bulk indexer keeps only the first copy of an id in a batch too
+        seen.add(article.doc_id)
+        signature = minhash(article.body)
+        prepared.append((article, signature, band_keys(signature)))
+
+    hits_per_article = _lookup(es, alias, [(a, k) for a, _, k in prepared if k])
+    hits_iter = iter(hits_per_article)
+
+    batch_members: list[_Member] = []
+    by_band: dict[str, list[_Member]] = {}
+    result: dict[str, StoryFields] = {}
+    demoted: dict[str, _Member] = {}
+    rep_cache: dict[str, _Member] = {}
+
+    for article, signature, keys in prepared:
+        hits = next(hits_iter) if keys else []
+        candidates: dict[str, _Member] = {}
+        for hit in hits:
+            src = hit["_source"]
+            stored = decode_signature(src.get("minhash"))
+            if not src.get("story_id"):
+                continue  # indexed before stories existed: nothing to join
+            candidates[hit["_id"]] = _Member(
+                hit["_id"], stored, src["story_id"], bool(src.get("story_representative")),
+                src.get("published_at"), index=hit["_index"], duplicate_of=src.get("duplicate_of"),
+            )
+        for key in keys:
+            for member in by_band.get(key, []):
+                candidates[member.doc_id] = member  # the batch's view is newer than the index's
+
+        key_of_body = body_key(article.body)
+        scored = sorted(
+            ((estimate(signature, m.signature), m) for m in candidates.values()),
+            key=lambda pair: (-pair[0], _when(pair[1].published_at), pair[1].doc_id),
+        )
+        matches = [(s, m) for s, m in scored if s >= threshold]
+
+        duplicate_of = None
+        same_signature = [m for s, m in scored if s == 1.0]
+        _body_keys(es, same_signature)
+        originals = [m for m in same_signature if m.body_key == key_of_body]
+        if originals:
+            first = min(originals, key=lambda m: (_when(m.published_at), m.doc_id))
+            duplicate_of = first.duplicate_of or first.doc_id
+
+        if matches:
+            similarity, best = matches[0]
+            story_id = best.story_id
+            rep = _current_representative(es, alias, story_id, batch_members, rep_cache)
+            if rep is not None and rep.doc_id == article.doc_id:
+                representative, rep = True, None  # re-ingesting the representative itself
+            else:
+                representative = rep is None or _when(article.published_at) < _when(rep.published_at)
+            if representative and rep is not None:
+                rep.representative = False
+                if rep.index is None:
+                    result[rep.doc_id].story_representative = False
+                    _set_attr(articles, rep.doc_id, "story_representative", False)
+                else:
+                    demoted[rep.doc_id] = rep
+        else:
+            similarity, story_id, representative = 1.0, article.doc_id, True
+
+        fields = StoryFields(
+            lsh_bands=keys, minhash=encode_signature(signature), story_id=story_id,
+            story_representative=representative, duplicate_of=duplicate_of, similarity=similarity,
+        )
+        result[article.doc_id] = fields
+        for name, value in fields.as_source().items():
+            setattr(article, name, value)
+        member = _Member(article.doc_id, signature, story_id, representative, article.published_at,
+                         body_key=key_of_body, duplicate_of=duplicate_of)
+        batch_members.append(member)
+        if representative:
+            rep_cache[story_id] = member
+        for key in keys:
+            by_band.setdefault(key, []).append(member)
+
+    if update_representatives:
+        for member in demoted.values():
+            es.update(index=member.index, id=member.doc_id, doc={"story_representative": False},
+                      retry_on_conflict=3)
+            log.info("story %s: representative flag moved away from %s", member.story_id, member.doc_id)
+    return result
+
+
+def _current_representative(
+    es: Elasticsearch, alias: str, story_id: str, batch: list[_Member], cache: dict[str, _Member]
+) -> _Member | None:
+    if story_id in cache:
+        return cache[story_id]
+    for member in batch:
+        if member.story_id == story_id and member.representative:
+            cache[story_id] = member
+            return member
+    found = _representatives(es, alias, {story_id}).get(story_id)
+    if found is not None:
+        cache[story_id] = found
+    return found
+
+
+def _set_attr(articles: list[Article], doc_id: str, name: str, value: Any) -> None:
+    for article in articles:
+        if article.doc_id == doc_id:
+            setattr(article, name, value)
