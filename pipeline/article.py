@@ -24,6 +24,7 @@ class Article:
     flags: list[str] = field(default_factory=list)
     removals: list[dict[str, Any]] = field(default_factory=list)
     removed_chars: int = 0
+    entities: list[dict[str, Any]] = field(default_factory=list)
     published_at: str | None = None
     published_precision: str | None = None
     published_source: str | None = None

@@ -111,6 +111,7 @@ class Settings:
     schedule: ScheduleSettings = ScheduleSettings()
     feeds: tuple[FeedConfig, ...] = ()
     language_seed: int = 0
+    config_dir: str = str(REPO_CONFIG_DIR)  # where sites/ and entities/ are read from
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -185,5 +186,6 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
         schedule=_section(ScheduleSettings, raw.get("schedule"), f"{main_file}: schedule"),
         feeds=tuple(FeedConfig.from_dict(f) for f in feeds_raw),
         language_seed=int(raw.get("language_seed", 0)),
+        config_dir=str(base),
     )
     return _apply_env(settings, env)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -20,6 +21,7 @@ from pipeline.clean import ExtractionError, clean_article
 from pipeline.config import FeedConfig, Settings
 from pipeline.dates import find_dates
 from pipeline.decode import decode_page
+from pipeline.enrich import add_entities, extractor_for
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
 from pipeline.feedstate import FeedState, load_state, save_state, unseen_entries
 from pipeline.fetch import FetchError, HttpClient
@@ -104,7 +106,7 @@ def build_article(
         return None
     page = decode_page(response.content, response.headers.get("content-type"))
     try:
-        cleaned = clean_article(page, response.url, rules=load_rules())
+        cleaned = clean_article(page, response.url, rules=load_rules(Path(settings.config_dir) / "sites"))
     except ExtractionError as exc:
         report.fail("extract", response.url, str(exc))
         return None
@@ -193,7 +195,8 @@ def ingest_feed(
                 if article is not None:
                     yield article
 
-        result = index_articles(es, articles(), settings.elasticsearch, run_id=run_id, feed=feed.name)
+        enriched = add_entities(articles(), extractor_for(Path(settings.config_dir) / "entities"))
+        result = index_articles(es, enriched, settings.elasticsearch, run_id=run_id, feed=feed.name)
     report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
     for failed in result.failures:
         report.fail("index", failed["url"], failed["reason"])

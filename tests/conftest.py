@@ -103,6 +103,9 @@ def write_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict],
     }
     (directory / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
     (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
+    for shared in ("sites", "entities"):  # the repo's boilerplate rules and gazetteer
+        if not (directory / shared).exists():
+            (directory / shared).symlink_to(ROOT / "config" / shared)
     return directory
 
 

@@ -95,6 +95,15 @@ def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp
             assert " ".join(paragraph.split()) in body_lines
         assert not body_lines & {" ".join(b.split()) for b in article.boilerplate}
         assert doc["removed_chars"] > 0 and doc["removals"]
+        names = {e["name"] for e in doc["entities"]}
+        if "Putin" in doc["body"]:
+            assert "Wladimir Putin" in names  # canonical, whatever the inflection
+        if "Kasachstan" in doc["body"]:
+            assert "Kasachstan" in names
+        assert not names & {"Kasachstans", "Putins", "Tokajews", "OVKS", "CSTO"}
+    facet = es.search(index=alias, size=0, aggs={"e": {"terms": {"field": "entities.name", "size": 50}}})
+    counts = {b["key"]: b["doc_count"] for b in facet["aggregations"]["e"]["buckets"]}
+    assert counts["Kassym-Schomart Tokajew"] == 5 and counts["Wladimir Putin"] >= 4  # Kibana can facet
     dwn = next(d for u, d in docs.items() if "/dwn/" in u)
     assert dwn["published_source"] == "visible-text" and dwn["modified_at"] == "2022-01-10T09:19:00+00:00"
 

@@ -10,10 +10,9 @@ deterministic and unchanged documents are skipped, the retry loses and duplicate
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -25,6 +24,7 @@ from pipeline.index.deadletter import write_deadletters
 from pipeline.index.mappings import with_language_copies
 from pipeline.index.names import article_index, article_pattern
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index
+from pipeline.iterutils import chunked
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,6 @@ class BulkResult:
         self.unchanged += other.unchanged
         self.failed += other.failed
         self.failures.extend(other.failures)
-
-
-def _chunks(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def to_source(article: Article) -> dict[str, Any]:
@@ -118,7 +112,7 @@ def index_articles(
     alias = settings.index_alias
     total = BulkResult()
     known: set[str] = set()
-    for chunk in _chunks(articles, settings.bulk_chunk_size):
+    for chunk in chunked(articles, settings.bulk_chunk_size):
         result = BulkResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         existing = _existing(es, alias, chunk)

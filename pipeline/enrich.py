@@ -1,0 +1,29 @@
+"""Enrichment stage: named entities for batches of articles (spaCy runs best on batches), as a
+stream: articles go in one by one and come out in the same order, a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pipeline.article import Article
+from pipeline.entities import EntityExtractor
+from pipeline.iterutils import chunked
+
+_extractors: dict[Path, EntityExtractor] = {}
+
+
+def extractor_for(config_dir: Path) -> EntityExtractor:
+    """One extractor (and so one loaded spaCy pipeline per language) per worker process."""
+    key = config_dir.resolve()
+    if key not in _extractors:
+        _extractors[key] = EntityExtractor(key)
+    return _extractors[key]
+
+
+def add_entities(articles: Iterable[Article], extractor: EntityExtractor, *, batch_size: int = 32) -> Iterator[Article]:
+    for batch in chunked(articles, batch_size):
+        found = extractor.extract_batch([(a.body, a.lang) for a in batch])
+        for article, entities in zip(batch, found, strict=True):
+            article.entities = entities
+        yield from batch
