@@ -25,6 +25,11 @@ class Article:
     removals: list[dict[str, Any]] = field(default_factory=list)
     removed_chars: int = 0
     entities: list[dict[str, Any]] = field(default_factory=list)
+    story_id: str | None = None
+    story_representative: bool | None = None
+    duplicate_of: str | None = None
+    lsh_bands: list[str] = field(default_factory=list)
+    minhash: str | None = None
     published_at: str | None = None
     published_precision: str | None = None
     published_source: str | None = None

@@ -111,6 +111,7 @@ class Settings:
     schedule: ScheduleSettings = ScheduleSettings()
     feeds: tuple[FeedConfig, ...] = ()
     language_seed: int = 0
+    story_threshold: float = 0.1
     config_dir: str = str(REPO_CONFIG_DIR)  # where sites/ and entities/ are read from
 
 
@@ -173,7 +174,7 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
     base = Path(config_dir or env.get("NEWS_CONFIG_DIR") or REPO_CONFIG_DIR)
     main_file = base / "pipeline.yaml"
     raw = _read_yaml(main_file) if main_file.exists() else {}
-    allowed = {"elasticsearch", "http", "schedule", "feeds_file", "language_seed"}
+    allowed = {"elasticsearch", "http", "schedule", "feeds_file", "language_seed", "story_threshold"}
     if set(raw) - allowed:
         raise ConfigError(f"unknown top-level keys in {main_file}: {sorted(set(raw) - allowed)}")
     feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / raw.get("feeds_file", "feeds.yaml"))
@@ -186,6 +187,7 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
         schedule=_section(ScheduleSettings, raw.get("schedule"), f"{main_file}: schedule"),
         feeds=tuple(FeedConfig.from_dict(f) for f in feeds_raw),
         language_seed=int(raw.get("language_seed", 0)),
+        story_threshold=float(raw.get("story_threshold", 0.1)),
         config_dir=str(base),
     )
     return _apply_env(settings, env)

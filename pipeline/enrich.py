@@ -1,14 +1,18 @@
-"""Enrichment stage: named entities for batches of articles (spaCy runs best on batches), as a
-stream: articles go in one by one and come out in the same order, a batch at a time."""
+"""Enrichment stage: named entities and stories for batches of articles (spaCy and the story
+lookup both run best on batches), as a stream: articles go in one by one and come out in the same
+order, a batch at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from elasticsearch import Elasticsearch
+
 from pipeline.article import Article
 from pipeline.entities import EntityExtractor
 from pipeline.iterutils import chunked
+from pipeline.stories import assign_stories
 
 _extractors: dict[Path, EntityExtractor] = {}
 
@@ -26,4 +30,13 @@ def add_entities(articles: Iterable[Article], extractor: EntityExtractor, *, bat
         found = extractor.extract_batch([(a.body, a.lang) for a in batch])
         for article, entities in zip(batch, found, strict=True):
             article.entities = entities
+        yield from batch
+
+
+def add_stories(
+    articles: Iterable[Article], es: Elasticsearch, alias: str, *, threshold: float, batch_size: int = 32
+) -> Iterator[Article]:
+    """Story ids from MinHash/LSH candidates in the index and earlier in the batch."""
+    for batch in chunked(articles, batch_size):
+        assign_stories(es, alias, batch, threshold=threshold)
         yield from batch

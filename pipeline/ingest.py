@@ -21,7 +21,7 @@ from pipeline.clean import ExtractionError, clean_article
 from pipeline.config import FeedConfig, Settings
 from pipeline.dates import find_dates
 from pipeline.decode import decode_page
-from pipeline.enrich import add_entities, extractor_for
+from pipeline.enrich import add_entities, add_stories, extractor_for
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
 from pipeline.feedstate import FeedState, load_state, save_state, unseen_entries
 from pipeline.fetch import FetchError, HttpClient
@@ -195,7 +195,10 @@ def ingest_feed(
                 if article is not None:
                     yield article
 
-        enriched = add_entities(articles(), extractor_for(Path(settings.config_dir) / "entities"))
+        enriched = add_stories(
+            add_entities(articles(), extractor_for(Path(settings.config_dir) / "entities")),
+            es, alias, threshold=settings.story_threshold,
+        )
         result = index_articles(es, enriched, settings.elasticsearch, run_id=run_id, feed=feed.name)
     report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
     for failed in result.failures:

@@ -104,6 +104,15 @@ def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp
     facet = es.search(index=alias, size=0, aggs={"e": {"terms": {"field": "entities.name", "size": 50}}})
     counts = {b["key"]: b["doc_count"] for b in facet["aggregations"]["e"]["buckets"]}
     assert counts["Kassym-Schomart Tokajew"] == 5 and counts["Wladimir Putin"] >= 4  # Kibana can facet
+    # the syndicated versions of the same AFP report (seeds 000 and 001) are one story
+    by_slug = {a.slug: docs[canonicalize(sample_site + a.path)] for a in load_articles()}
+    first, second = by_slug["putin-keine-revolutionen"], by_slug["tokajew-versuchter-staatsstreich"]
+    assert first["story_id"] == second["story_id"] and first["lsh_bands"]
+    assert [first["story_representative"], second["story_representative"]].count(True) == 1
+    collapsed = search_articles(es, alias, "Tokajew", stories=True)
+    story_hit = next(h for h in collapsed["hits"]["hits"] if h["_source"]["story_id"] == first["story_id"])
+    assert story_hit["inner_hits"]["outlets"]["hits"]["total"]["value"] >= 2
+    assert len(collapsed["hits"]["hits"]) < 5
     dwn = next(d for u, d in docs.items() if "/dwn/" in u)
     assert dwn["published_source"] == "visible-text" and dwn["modified_at"] == "2022-01-10T09:19:00+00:00"
 

@@ -69,6 +69,7 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "story_representative": {"type": "boolean"},
         "duplicate_of": KEYWORD,
         "lsh_bands": KEYWORD,
+        "minhash": {"type": "keyword", "index": False, "doc_values": False},  # the full signature, read back only
         "removals": {"properties": {"rule": KEYWORD, "chars": {"type": "integer"}}},
         "removed_chars": {"type": "integer"},
         "flags": KEYWORD,

@@ -26,7 +26,7 @@ from pipeline.index.names import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 4
+TEMPLATE_VERSION = 5
 
 
 def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> dict[str, Any]:
