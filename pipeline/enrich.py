@@ -4,12 +4,14 @@ order, a batch at a time."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
 from pipeline.article import Article
+from pipeline.config import ConfigError
 from pipeline.entities import EntityExtractor
 from pipeline.iterutils import chunked
 from pipeline.stories import assign_stories
@@ -17,11 +19,21 @@ from pipeline.stories import assign_stories
 _extractors: dict[Path, EntityExtractor] = {}
 
 
+def models_from_env(value: str | None) -> dict[str, str] | None:
+    """``NEWS_SPACY_MODELS="de=de_core_news_md,en=en_core_web_sm"`` overrides models.yaml."""
+    if not value or not value.strip():
+        return None
+    pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise ConfigError(f"NEWS_SPACY_MODELS must look like 'de=de_core_news_md,en=en_core_web_sm', got {value!r}")
+    return {lang.strip(): model.strip() for lang, model in pairs}
+
+
 def extractor_for(config_dir: Path) -> EntityExtractor:
     """One extractor (and so one loaded spaCy pipeline per language) per worker process."""
     key = config_dir.resolve()
     if key not in _extractors:
-        _extractors[key] = EntityExtractor(key)
+        _extractors[key] = EntityExtractor(key, models_from_env(os.environ.get("NEWS_SPACY_MODELS")))
     return _extractors[key]
 
 

@@ -44,3 +44,12 @@ def test_language_is_deterministic_and_falls_back() -> None:
     assert len(results) == 1 and next(iter(results)).lang == "de"
     assert detect_language("Kurz.", fallback="de-DE").lang == "de"
     assert detect_language("Kurz.").lang == "und"
+
+
+def test_spacy_models_from_environment() -> None:
+    from pipeline.enrich import models_from_env
+
+    assert models_from_env("de=de_core_news_md, en=/models/en") == {"de": "de_core_news_md", "en": "/models/en"}
+    assert models_from_env("") is None
+    with pytest.raises(ConfigError, match="NEWS_SPACY_MODELS"):
+        models_from_env("de_core_news_md")
