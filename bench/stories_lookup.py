@@ -10,10 +10,39 @@ only, or without arguments for everything (starts and stops its own node on port
 from __future__ import annotations
 
 import argparse
+import platform
+import random
 import re
+import statistics
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from pipeline.stories import NUM_PERM, estimate, jaccard, minhash, shingles
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import bulk
+
+from bench.synthetic import make_article
+from pipeline.article import Article
+from pipeline.config import ElasticsearchSettings
+from pipeline.index.names import article_index, article_pattern
+from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
+from pipeline.stories import (
+    BANDS,
+    DEFAULT_THRESHOLD,
+    MINHASH_MAPPING,
+    NUM_PERM,
+    ROWS,
+    SHINGLE_SIZE,
+    assign_stories,
+    band_keys,
+    encode_signature,
+    estimate,
+    jaccard,
+    minhash,
+    shingles,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "pipeline" / "samplesite" / "seeds"
@@ -59,15 +88,185 @@ def matrix_markdown(k: int) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+PORT = 9330
+ALIAS = "bench-stories"
+NEAR_EVERY = 50  # 2% of the indexed corpus are near duplicates of an earlier article
+QUERIES = 300
+QUERY_NEAR_SHARE = 0.3
+
+
+def near_duplicate(body: str, rng: random.Random) -> str:
+    """A syndicated version: about a third of the paragraphs rewritten or dropped, one appended."""
+    paras = body.split("\n")
+    out = []
+    for para in paras:
+        roll = rng.random()
+        if roll < 0.15:
+            continue
+        if roll < 0.35:
+            words = para.split()
+            rng.shuffle(words)
+            para = " ".join(words)
+        out.append(para)
+    out.append(make_article(rng.randrange(10**6), seed=99).body.split("\n")[0])
+    return "\n".join(out)
+
+
+def corpus(n_from: int, n_to: int, index: str) -> Iterator[dict[str, Any]]:
+    """Plain bulk actions (only the fields the lookup reads): fast to index, same lookup cost."""
+    for n in range(n_from, n_to):
+        article = make_article(n, seed=7)
+        story_id = article.doc_id
+        body = article.body
+        if n >= NEAR_EVERY and n % NEAR_EVERY == 0:
+            rng = random.Random(n)
+            original = n - 1 - rng.randrange(min(n, 5000) - 1)
+            original -= original % NEAR_EVERY == 0
+            body = near_duplicate(make_article(original, seed=7).body, rng)
+            story_id = make_article(original, seed=7).doc_id
+        signature = minhash(body)
+        yield {"_index": index, "_id": article.doc_id, "_source": {
+            "url": article.url, "canonical_url": article.canonical_url, "site": article.site,
+            "published_at": article.published_at, "lsh_bands": band_keys(signature),
+            "minhash": encode_signature(signature), "story_id": story_id,
+            "story_representative": story_id == article.doc_id,
+        }}
+
+
+def queries(indexed: int, seed: int) -> list[tuple[Article, str | None]]:
+    """New articles; a share are near duplicates of indexed ones (with the story they must join)."""
+    rng = random.Random(seed)
+    out: list[tuple[Article, str | None]] = []
+    for i in range(QUERIES):
+        article = make_article(10_000_000 + seed * QUERIES + i, seed=11)
+        expected = None
+        if rng.random() < QUERY_NEAR_SHARE:
+            original = rng.randrange(indexed)
+            original -= original % NEAR_EVERY == 0 and original > 0
+            article.body = near_duplicate(make_article(original, seed=7).body, rng)
+            expected = make_article(original, seed=7).doc_id
+        out.append((article, expected))
+    return out
+
+
+def measure(es: Elasticsearch, indexed: int) -> dict[str, Any]:
+    items = queries(indexed, seed=indexed)
+    fp = []
+    for article, _ in items:
+        t = time.perf_counter()
+        band_keys(minhash(article.body))
+        fp.append((time.perf_counter() - t) * 1000)
+    assign_stories(es, ALIAS, [items[0][0]], threshold=DEFAULT_THRESHOLD)  # warm-up
+    single = []
+    found = joined_wrong = near = fresh_joined = 0
+    sims = []
+    for article, expected in items:
+        t = time.perf_counter()
+        fields = assign_stories(es, ALIAS, [article], threshold=DEFAULT_THRESHOLD,
+                                update_representatives=False)[article.doc_id]
+        single.append((time.perf_counter() - t) * 1000)
+        if expected:
+            near += 1
+            found += fields.story_id == expected
+            joined_wrong += fields.story_id not in (expected, article.doc_id)
+            sims.append(fields.similarity)
+        else:
+            fresh_joined += fields.story_id != article.doc_id
+    t = time.perf_counter()
+    for start in range(0, len(items), 100):
+        assign_stories(es, ALIAS, [a for a, _ in items[start:start + 100]], threshold=DEFAULT_THRESHOLD,
+                       update_representatives=False)
+    batched = (time.perf_counter() - t) * 1000 / len(items)
+    return {
+        "indexed": indexed, "fp_ms": statistics.median(fp), "single_p50": statistics.median(single),
+        "single_p95": statistics.quantiles(single, n=20)[18], "batched": batched,
+        "recall": found / max(near, 1), "near": near, "wrong": joined_wrong, "fresh_joined": fresh_joined,
+        "fresh": len(items) - near, "sim_median": statistics.median(sims) if sims else 0.0,
+    }
+
+
+def write_section(text: str) -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    block = f"{START}\n{text.rstrip()}\n{END}"
+    if START in doc and END in doc:
+        doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END):]
+    else:
+        doc = doc.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(doc, encoding="utf-8")
+
+
+def report(rows: list[dict[str, Any]], index_s: dict[int, float], es_version: str) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    lines = [
+        "## Story fingerprinting and candidate lookup (`bench/stories_lookup.py`)",
+        "",
+        (f"Machine: 2 cores shared with other jobs, Python {platform.python_version()}, Elasticsearch "
+        f"{es_version}, run {now} UTC. Local node `LocalNode` on port {PORT}, 1 shard, 0 replicas."),
+        "",
+        (f"Method: synthetic 4 KB German-like bodies from `bench/synthetic.py`; every {NEAR_EVERY}th indexed "
+        "article is a near duplicate of an earlier one (paragraphs dropped / reshuffled, one added). "
+        "The corpus is indexed by plain bulk with only the fields the lookup reads (`lsh_bands`, "
+        "`minhash`, `story_id`, `story_representative`, `published_at`). "
+        f"Signature: {SHINGLE_SIZE}-word shingles, {NUM_PERM} permutations, {BANDS} bands x {ROWS} rows, "
+        f"threshold {DEFAULT_THRESHOLD}. Then {QUERIES} new articles ({QUERY_NEAR_SHARE:.0%} near duplicates "
+        "of random indexed ones) go through the real `assign_stories`, one call per article "
+        "(fingerprint + one msearch + the representative lookup when a story matched) and again in "
+        "batches of 100 (one msearch per batch)."),
+        "",
+        ("| indexed | fingerprint ms (p50) | assign_stories, 1 article: p50 ms | p95 ms | "
+        "batches of 100: ms/article | near dups joined to their story | wrong story | fresh articles joined |"),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['indexed']:,} | {r['fp_ms']:.2f} | {r['single_p50']:.2f} | {r['single_p95']:.2f} | "
+            f"{r['batched']:.2f} | {r['recall']:.0%} of {r['near']} (median sim {r['sim_median']:.2f}) | "
+            f"{r['wrong']} | {r['fresh_joined']} of {r['fresh']} |"
+        )
+    lines += ["", "Corpus indexing (fingerprinting included): " + ", ".join(
+        f"{n:,} docs in {s:.0f} s" for n, s in index_s.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", action="store_true", help="print the seed similarity matrices only")
+    parser.add_argument("--sizes", default="10000,100000")
     args = parser.parse_args()
     if args.seeds:
         print(f"exact Jaccard / MinHash estimate ({NUM_PERM} permutations)\n")
         for k in (3, 4, 5):
             print(matrix_markdown(k))
         return
+    from pipeline.localnode import LocalNode, NodeSettings
+
+    node = LocalNode(NodeSettings(http_port=PORT, cluster_name="news-bench-stories"))
+    started = node.start()
+    es = Elasticsearch(node.url, request_timeout=120)
+    try:
+        settings = ElasticsearchSettings(url=node.url, index_alias=ALIAS, number_of_replicas=0, refresh_interval="-1")
+        es.indices.delete(index=f"{ALIAS}-*", ignore_unavailable=True, allow_no_indices=True)
+        ensure_index(es, settings)
+        index = article_index(ALIAS, TEMPLATE_VERSION, "2024-01-01")
+        ensure_article_index(es, settings, index)
+        es.indices.put_mapping(index=article_pattern(ALIAS), properties=MINHASH_MAPPING)
+        rows, index_s, done = [], {}, 0
+        for size in (int(x) for x in args.sizes.split(",")):
+            t = time.perf_counter()
+            bulk(es, corpus(done, size, index), chunk_size=1000, request_timeout=120)
+            es.indices.refresh(index=index)
+            index_s[size - done] = time.perf_counter() - t
+            done = size
+            es.indices.forcemerge(index=index, max_num_segments=1, request_timeout=600)
+            row = measure(es, size)
+            print(row, flush=True)
+            rows.append(row)
+        write_section(report(rows, index_s, next(iter(es.nodes.info()["nodes"].values()))["version"]))
+        es.indices.delete(index=f"{ALIAS}-*", ignore_unavailable=True, allow_no_indices=True)
+    finally:
+        es.close()
+        if started:
+            node.stop()
 
 
 if __name__ == "__main__":
