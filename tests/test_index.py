@@ -56,6 +56,16 @@ def test_template_applied_twice_is_a_no_op(es, es_url, alias) -> None:
     assert template["index_template"]["version"] == TEMPLATE_VERSION
 
 
+def test_a_superseded_template_is_replaced_not_collided_with(es, es_url, alias) -> None:
+    settings = _settings(es_url, alias)
+    es.indices.put_index_template(  # what an early version left behind: a catch-all pattern
+        name=alias, index_patterns=[f"{alias}-*"], priority=200, version=1, _meta={"managed_by": "news-pipeline"}
+    )
+    assert ensure_index(es, settings) is True
+    names = [t["name"] for t in es.indices.get_index_template(name=f"{alias}*")["index_templates"]]
+    assert names == [f"{alias}-v{TEMPLATE_VERSION}"]
+
+
 def test_rerun_rewrites_nothing_and_a_changed_article_is_updated(es, es_url, alias) -> None:
     settings = _settings(es_url, alias)
     ensure_index(es, settings)

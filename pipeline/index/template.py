@@ -77,6 +77,7 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
     current = es.options(ignore_status=404).indices.get_index_template(name=name)
     versions = [t["index_template"].get("version") for t in current.get("index_templates", [])]
     if versions != [TEMPLATE_VERSION]:
+        _drop_superseded_templates(es, settings, keep=name)
         es.indices.put_index_template(name=name, **template_body(settings))
         log.info("index template %s set to version %s", name, TEMPLATE_VERSION)
         changed = True
@@ -93,6 +94,19 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
             es.indices.put_mapping(index=index, properties=mappings["properties"])
     changed |= ensure_article_index(es, settings, article_index(settings.index_alias, TEMPLATE_VERSION, None))
     return changed
+
+
+def _drop_superseded_templates(es: Elasticsearch, settings: ElasticsearchSettings, keep: str) -> None:
+    """Templates of earlier versions for this alias only ever created indices that exist already;
+    left in place, an older catch-all pattern would collide with the new one at the same priority."""
+    prefix = settings.index_alias
+    found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
+    for template in found.get("index_templates", []):
+        body = template["index_template"]
+        ours = body.get("_meta", {}).get("managed_by") == "news-pipeline"
+        if ours and template["name"] != keep and all(p.startswith(f"{prefix}-") for p in body["index_patterns"]):
+            es.indices.delete_index_template(name=template["name"])
+            log.info("removed superseded index template %s", template["name"])
 
 
 def ensure_article_index(es: Elasticsearch, settings: ElasticsearchSettings, name: str, *, alias: bool = True) -> bool:
