@@ -375,8 +375,10 @@ def assign_stories(
 
     if update_representatives:
         for member in demoted.values():
-            es.update(index=member.index, id=member.doc_id, doc={"story_representative": False},
-                      retry_on_conflict=3)
+            # 404: the old representative moved (its month changed) or was deleted; nothing to fix
+            es.options(ignore_status=404).update(
+                index=member.index, id=member.doc_id, doc={"story_representative": False}, retry_on_conflict=3
+            )
             log.info("story %s: representative flag moved away from %s", member.story_id, member.doc_id)
     return result
 
