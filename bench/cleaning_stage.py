@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import trafilatura
@@ -23,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_line, write_section
-from bench.extraction_quality import load_cases
+from bench.extraction_quality import load_cases, timed
 from pipeline.clean import clean_article
 from pipeline.dates import find_dates
 from pipeline.language import detect_language
@@ -33,16 +31,6 @@ REPEATS = 7
 TARGET = 1.3
 
 
-def timed(fn: Callable[[], object]) -> float:
-    fn()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     cases, site = load_cases()
     rules = load_rules()
@@ -50,10 +38,10 @@ def main() -> None:
     try:
         for case in cases:
             body = clean_article(case.html, case.url, rules=rules).body
-            t_plain = timed(lambda c=case: trafilatura.extract(c.html))
-            t_clean = timed(lambda c=case: clean_article(c.html, c.url, rules=rules))
-            t_dates = timed(lambda c=case: find_dates(c.html, url=c.url))
-            t_lang = timed(lambda b=body: detect_language(b))
+            t_plain = timed(warmup=True, fn=lambda c=case: trafilatura.extract(c.html))
+            t_clean = timed(warmup=True, fn=lambda c=case: clean_article(c.html, c.url, rules=rules))
+            t_dates = timed(warmup=True, fn=lambda c=case: find_dates(c.html, url=c.url))
+            t_lang = timed(warmup=True, fn=lambda b=body: detect_language(b))
             rows.append((case.name, t_plain, t_clean, t_dates, t_lang))
             print(f"  {case.name}: plain {t_plain * 1e3:.1f} ms, stage {(t_clean + t_dates + t_lang) * 1e3:.1f} ms",
                   file=sys.stderr)

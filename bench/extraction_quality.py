@@ -87,7 +87,10 @@ def score(lines: list[str], truth: list[str]) -> Score:
     return Score(tp, len(got), len(want))
 
 
-def timed(fn: Callable[[], object]) -> float:
+def timed(fn: Callable[[], object], *, warmup: bool = False) -> float:
+    """Median wall time of REPEATS calls (after one untimed call when ``warmup``)."""
+    if warmup:
+        fn()
     times = []
     for _ in range(REPEATS):
         start = time.perf_counter()
