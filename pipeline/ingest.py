@@ -7,11 +7,11 @@ or page becomes a failure entry (stage, URL, reason) in the report and the rest 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from elasticsearch import Elasticsearch
 
@@ -90,6 +90,14 @@ def _canonical(fetched_url: str, declared: str | None) -> str:
     return canonicalize(fetched_url)
 
 
+class PageReport(Protocol):
+    """What the per-page path records into: a feed's report, or a backfill partition's."""
+
+    extracted: int
+
+    def fail(self, stage: str, url: str, reason: str) -> None: ...
+
+
 def build_article(
     entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str
 ) -> Article | None:
@@ -104,26 +112,44 @@ def build_article(
     if response.content_type and response.content_type not in PAGE_CONTENT_TYPES:
         report.fail("fetch", entry.link, f"content type {response.content_type!r} is not HTML")
         return None
-    page = decode_page(response.content, response.headers.get("content-type"))
+    return article_from_page(response.content, response.url, response.headers, entry, feed, settings, report, run_id)
+
+
+def article_from_page(
+    content: bytes,
+    url: str,
+    headers: Mapping[str, str],
+    entry: FeedEntry,
+    feed: FeedConfig,
+    settings: Settings,
+    report: PageReport,
+    run_id: str,
+    *,
+    fetched_at: str | None = None,
+) -> Article | None:
+    """Clean, date and label a page already in hand (fetched just now, or read from a WARC
+    record, whose capture time is ``fetched_at``); ``headers`` are the HTTP response headers,
+    looked up in lower case. None (with a failure recorded) when the page has no main text."""
+    page = decode_page(content, headers.get("content-type"))
     try:
-        cleaned = clean_article(page, response.url, rules=load_rules(Path(settings.config_dir) / "sites"))
+        cleaned = clean_article(page, url, rules=load_rules(Path(settings.config_dir) / "sites"))
     except ExtractionError as exc:
-        report.fail("extract", response.url, str(exc))
+        report.fail("extract", url, str(exc))
         return None
     report.extracted += 1
     dates = find_dates(
-        page, url=response.url, feed_published=entry.published_at,
-        http_last_modified=response.headers.get("last-modified"), site_timezone=feed.timezone,
+        page, url=url, feed_published=entry.published_at,
+        http_last_modified=headers.get("last-modified"), site_timezone=feed.timezone,
     )
     published, modified = dates.published, dates.modified
     guess = detect_language(
         cleaned.body, seed=settings.language_seed, fallback=cleaned.html_lang or entry.lang or feed.lang
     )
     return Article(
-        url=response.url,
-        canonical_url=_canonical(response.url, cleaned.canonical_url),
+        url=url,
+        canonical_url=_canonical(url, cleaned.canonical_url),
         feed=feed.name,
-        site=feed.site or host_of(response.url),
+        site=feed.site or host_of(url),
         title=cleaned.title or entry.title,
         body=cleaned.body,
         description=cleaned.description or entry.summary,
@@ -141,7 +167,7 @@ def build_article(
         lang=guess.lang,
         lang_prob=guess.probability,
         lang_source=guess.source,
-        fetched_at=_now(),
+        fetched_at=fetched_at or _now(),
         run_id=run_id,
         pipeline_version=pipeline.__version__,
     )
