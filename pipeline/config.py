@@ -98,10 +98,92 @@ class FeedConfig:
         )
 
 
+SCHEDULE_MODES = ("nightly", "streaming")
+
+
 @dataclass(frozen=True)
 class ScheduleSettings:
+    """When news_ingest runs. ``nightly``: every feed once per ``cron``. ``streaming``: the DAG runs
+    on ``streaming_cron`` and polls only the feeds that are due; each feed's interval adapts to how
+    often it changes, between ``min_interval_s`` and ``max_interval_s``, and never undercuts the
+    feed's ``<ttl>``, Cache-Control max-age or Retry-After (pipeline.pollschedule)."""
+
+    mode: str = "nightly"
     cron: str = "0 2 * * *"
+    streaming_cron: str = "*/5 * * * *"
     timezone: str = "Europe/Berlin"
+    min_interval_s: float = 300.0
+    max_interval_s: float = 86_400.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in SCHEDULE_MODES:
+            raise ConfigError(f"schedule.mode must be one of {SCHEDULE_MODES}, not {self.mode!r}")
+        if not 0 < self.min_interval_s <= self.max_interval_s:
+            raise ConfigError("schedule needs 0 < min_interval_s <= max_interval_s")
+
+    @property
+    def active_cron(self) -> str:
+        """The DAG's cron for the configured mode."""
+        return self.streaming_cron if self.mode == "streaming" else self.cron
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """How news_ingest spreads feeds over tasks: at most ``max_feed_groups`` mapped tasks, all
+    feeds of one host in the same group (pipeline.feedgroups), run in the Airflow pool ``pool``
+    (None: Airflow's default_pool)."""
+
+    max_feed_groups: int = 16
+    pool: str | None = "news_fetch"
+
+    def __post_init__(self) -> None:
+        if self.max_feed_groups < 1:
+            raise ConfigError("ingest.max_feed_groups must be at least 1")
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """Learned boilerplate per host (pipeline.profiles): a text block or container structure seen
+    in at least ``min_share`` of a host's recent distinct articles, once the host has
+    ``min_articles``, is removed as boilerplate. Counts are halved past ``window_articles`` (the
+    profile follows redesigns) and at most ``max_keys`` counters are kept per host, so the
+    cost per article stays flat however many articles a host has."""
+
+    enabled: bool = True
+    min_articles: int = 10
+    min_share: float = 0.5
+    window_articles: int = 1000
+    max_keys: int = 5000
+    flush_every: int = 50
+    # a page whose cleaned body is shorter than this, with at least not_article_min_links links
+    # and link text >= not_article_link_share of its remaining text, is a section/tag page
+    not_article_max_body_chars: int = 300
+    not_article_min_links: int = 8
+    not_article_link_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Raw-page archive (pipeline.rawarchive): fetched pages as WARC records under ``url``, a local
+    folder or any fsspec URL (s3://bucket/prefix needs the matching fsspec backend installed)."""
+
+    enabled: bool = False
+    url: str = "archive/raw"  # relative paths are relative to the config directory
+    gzip: bool = True
+
+
+@dataclass(frozen=True)
+class CanarySettings:
+    """Extraction-quality canaries (pipeline.canaries): an alert when a site's metric of one run
+    leaves its recent history by more than the tolerances below."""
+
+    enabled: bool = True
+    history_runs: int = 10          # how many earlier runs of a site form its history
+    min_history_runs: int = 3       # no alert before a site has this many earlier runs
+    min_articles: int = 5           # runs with fewer articles are recorded but neither judged nor history
+    body_drop_ratio: float = 0.5    # alert when the median body length falls below this x history minimum
+    body_rise_ratio: float = 3.0    # ... or rises above this x history maximum
+    share_tolerance: float = 0.25   # alert when a share leaves [history min - t, history max + t]
 
 
 @dataclass(frozen=True)
@@ -109,10 +191,14 @@ class Settings:
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     http: HttpSettings = HttpSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    ingest: IngestSettings = IngestSettings()
     feeds: tuple[FeedConfig, ...] = ()
     language_seed: int = 0
     story_threshold: float = 0.1
     config_dir: str = str(REPO_CONFIG_DIR)  # where sites/ and entities/ are read from
+    profiles: ProfileSettings = ProfileSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    canaries: CanarySettings = CanarySettings()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -160,10 +246,14 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
     http_over: dict[str, Any] = {}
     if env.get("NEWS_HTTP_USER_AGENT"):
         http_over["user_agent"] = env["NEWS_HTTP_USER_AGENT"]
+    schedule = settings.schedule
+    if env.get("NEWS_SCHEDULE_MODE"):
+        schedule = replace(schedule, mode=env["NEWS_SCHEDULE_MODE"].strip().lower())
     return replace(
         settings,
         elasticsearch=replace(settings.elasticsearch, **es_over),
         http=replace(settings.http, **http_over),
+        schedule=schedule,
     )
 
 
@@ -174,7 +264,8 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
     base = Path(config_dir or env.get("NEWS_CONFIG_DIR") or REPO_CONFIG_DIR)
     main_file = base / "pipeline.yaml"
     raw = _read_yaml(main_file) if main_file.exists() else {}
-    allowed = {"elasticsearch", "http", "schedule", "feeds_file", "language_seed", "story_threshold"}
+    allowed = {"elasticsearch", "http", "schedule", "ingest", "feeds_file", "language_seed", "story_threshold",
+               "profiles", "archive", "canaries"}
     if set(raw) - allowed:
         raise ConfigError(f"unknown top-level keys in {main_file}: {sorted(set(raw) - allowed)}")
     feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / raw.get("feeds_file", "feeds.yaml"))
@@ -185,9 +276,13 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
         elasticsearch=_section(ElasticsearchSettings, raw.get("elasticsearch"), f"{main_file}: elasticsearch"),
         http=_section(HttpSettings, raw.get("http"), f"{main_file}: http"),
         schedule=_section(ScheduleSettings, raw.get("schedule"), f"{main_file}: schedule"),
+        ingest=_section(IngestSettings, raw.get("ingest"), f"{main_file}: ingest"),
         feeds=tuple(FeedConfig.from_dict(f) for f in feeds_raw),
         language_seed=int(raw.get("language_seed", 0)),
         story_threshold=float(raw.get("story_threshold", 0.1)),
         config_dir=str(base),
+        profiles=_section(ProfileSettings, raw.get("profiles"), f"{main_file}: profiles"),
+        archive=_section(ArchiveSettings, raw.get("archive"), f"{main_file}: archive"),
+        canaries=_section(CanarySettings, raw.get("canaries"), f"{main_file}: canaries"),
     )
     return _apply_env(settings, env)
