@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
@@ -18,6 +19,21 @@ from types import FrameType, TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
+from pipeline.samplesite.archive import (
+    SITEMAP_ALL_PATH,
+    SITEMAP_INDEX_PATH,
+    SITEMAP_PAGES_PATH,
+    archive_article_by_path,
+    day_sitemap_day,
+    gzip_bytes,
+    parse_day_page_path,
+    render_all_sitemap,
+    render_archive_article,
+    render_day_page,
+    render_day_sitemap,
+    render_pages_sitemap,
+    render_sitemap_index,
+)
 from pipeline.samplesite.articles import SampleArticle, load_articles
 from pipeline.samplesite.feeds import (
     ATOM_PATH,
@@ -33,6 +49,8 @@ HTML = "text/html; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
+XML = "application/xml; charset=utf-8"
+GZIP = "application/gzip"
 
 SLOW_DEFAULT_SECONDS = 10.0
 SLOW_MAX_SECONDS = 30.0
@@ -86,6 +104,10 @@ class _Server(ThreadingHTTPServer):
     verbose = False
     fallback_base_url = ""
     articles_by_path: dict[str, SampleArticle]
+    # request counts per request target (path and query) and injected faults, for tests
+    hits: Counter[str]
+    fail_next: dict[str, int]
+    state_lock: threading.Lock
 
     def handle_error(self, request: object, client_address: object) -> None:
         if self.verbose:
@@ -150,12 +172,26 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.OK, body, content_type, head, headers)
 
+    def _injected_fault(self) -> bool:
+        """Count the request; answer 500 if a test asked for a fault on this target."""
+        with self.server.state_lock:
+            self.server.hits[self.path] += 1
+            left = self.server.fail_next.get(self.path, 0)
+            if left:
+                self.server.fail_next[self.path] = left - 1
+        return left > 0
+
     def _dispatch(self, head: bool) -> None:
         url = urlsplit(self.path)
         path, base = url.path, self._base_url()
+        if self._injected_fault():
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"<h1>500 Internal Server Error</h1>", HTML, head)
+            return
         article = self.server.articles_by_path.get(path)
         if article is not None:
             self._send(HTTPStatus.OK, render_article(article, base).encode("utf-8"), HTML, head)
+        elif self._dispatch_archive(path, url.query, base, head):
+            pass
         elif path == "/":
             self._send(HTTPStatus.OK, render_index(base).encode("utf-8"), HTML, head)
         elif path == "/robots.txt":
@@ -183,8 +219,41 @@ class _Handler(BaseHTTPRequestHandler):
             text = render_rss(entries, base, "Sample-Nachrichten – Defekte Links", FAULT_BROKEN_LINKS_PATH)
             self._send(HTTPStatus.OK, text.encode("utf-8"), RSS, head)
         else:
-            body = '<!DOCTYPE html><html lang="de"><title>404</title><h1>Seite nicht gefunden</h1></html>'
-            self._send(HTTPStatus.NOT_FOUND, body.encode("utf-8"), HTML, head)
+            self._not_found(head)
+
+    def _not_found(self, head: bool) -> None:
+        body = '<!DOCTYPE html><html lang="de"><title>404</title><h1>Seite nicht gefunden</h1></html>'
+        self._send(HTTPStatus.NOT_FOUND, body.encode("utf-8"), HTML, head)
+
+    def _dispatch_archive(self, path: str, query: str, base: str, head: bool) -> bool:
+        """The archive routes (see pipeline.samplesite.archive); False if ``path`` is none of them."""
+        archived = archive_article_by_path(path)
+        day = parse_day_page_path(path)
+        sitemap_day = day_sitemap_day(path)
+        if archived is not None:
+            self._send(HTTPStatus.OK, render_archive_article(archived, base).encode("utf-8"), HTML, head)
+        elif day is not None:
+            pages = parse_qs(query).get("page", ["1"])
+            html, found = render_day_page(day, int(pages[0]) if pages[0].isdigit() else 0)
+            if found:
+                self._send(HTTPStatus.OK, html.encode("utf-8"), HTML, head)
+            else:
+                self._not_found(head)
+        elif sitemap_day is not None:
+            text = render_day_sitemap(sitemap_day, base)
+            if path.endswith(".gz"):
+                self._send(HTTPStatus.OK, gzip_bytes(text), GZIP, head)
+            else:
+                self._send(HTTPStatus.OK, text.encode("utf-8"), XML, head)
+        elif path == SITEMAP_INDEX_PATH:
+            self._send(HTTPStatus.OK, render_sitemap_index(base).encode("utf-8"), XML, head)
+        elif path == SITEMAP_ALL_PATH:
+            self._send(HTTPStatus.OK, render_all_sitemap(base).encode("utf-8"), XML, head)
+        elif path == SITEMAP_PAGES_PATH:
+            self._send(HTTPStatus.OK, render_pages_sitemap(base).encode("utf-8"), XML, head)
+        else:
+            return False
+        return True
 
 
 class SampleSite:
@@ -207,6 +276,9 @@ class SampleSite:
         shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
         server.fallback_base_url = f"http://{shown_host}:{bound_port}"
         server.articles_by_path = {a.path: a for a in load_articles()}
+        server.hits = Counter()
+        server.fail_next = {}
+        server.state_lock = threading.Lock()
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="samplesite", daemon=True
@@ -248,6 +320,23 @@ class SampleSite:
 
     def article_url(self, article: SampleArticle) -> str:
         return self.base_url + article.path
+
+    def hits(self, target: str) -> int:
+        """How many requests this server got for ``target`` (path plus query, as requested)."""
+        server = self._running()
+        with server.state_lock:
+            return server.hits[target]
+
+    def fail_next(self, target: str, times: int = 1) -> None:
+        """Answer the next ``times`` requests for ``target`` (path plus query) with HTTP 500."""
+        server = self._running()
+        with server.state_lock:
+            server.fail_next[target] = times
+
+    def _running(self) -> _Server:
+        if self._server is None:
+            raise RuntimeError("SampleSite is not running")
+        return self._server
 
     def __enter__(self) -> Self:
         if self._server is None:
