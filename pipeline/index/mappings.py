@@ -119,6 +119,41 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "failed": _COUNT,
         "not_modified": {"type": "boolean"},
         "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "reason": {"type": "text"}}},
+        "skipped_not_article": _COUNT,
+        "skips": {"properties": {"url": KEYWORD, "reason": {"type": "text"}}},
+        # kind "quality": one document per site, feed and run (pipeline.canaries)
+        "site": KEYWORD,
+        "articles": _COUNT,
+        "median_body_chars": {"type": "float"},
+        "share_no_date": {"type": "float"},
+        "share_truncated": {"type": "float"},
+        "share_boilerplate": {"type": "float"},
+        "share_other_lang": {"type": "float"},
+        "share_not_article": {"type": "float"},
+        "fetch_failures": _COUNT,
+        "extract_failures": _COUNT,
+        "main_lang": KEYWORD,
+        "usual_lang": KEYWORD,
+        # kind "quality-alert": a metric that left its recent history
+        "metric": KEYWORD,
+        "old_value": {"type": "float"},
+        "new_value": {"type": "float"},
+        "message": {"type": "text"},
+    },
+}
+
+PROFILE_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "site": KEYWORD,
+        "articles": _COUNT,
+        "keys": _COUNT,
+        "learned_rules": _COUNT,
+        "halvings": _COUNT,
+        "updated_at": DATE,
+        "counts": {"type": "object", "enabled": False},   # key -> articles seen in (bounded)
+        "recent": {"type": "keyword", "index": False, "doc_values": False},  # recent article ids
+        "samples": {"type": "object", "enabled": False},  # learned key -> text or DOM path
     },
 }
 

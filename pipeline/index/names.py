@@ -32,3 +32,8 @@ def runlog_index(alias: str) -> str:
 
 def feedstate_index(alias: str) -> str:
     return f"{alias}-feedstate"
+
+
+def profiles_index(alias: str) -> str:
+    """Learned boilerplate profiles, one document per site (pipeline.profiles)."""
+    return f"{alias}-profiles"

@@ -15,12 +15,19 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import ElasticsearchSettings
-from pipeline.index.mappings import ARTICLE_MAPPINGS, DEADLETTER_MAPPINGS, FEEDSTATE_MAPPINGS, RUNLOG_MAPPINGS
+from pipeline.index.mappings import (
+    ARTICLE_MAPPINGS,
+    DEADLETTER_MAPPINGS,
+    FEEDSTATE_MAPPINGS,
+    PROFILE_MAPPINGS,
+    RUNLOG_MAPPINGS,
+)
 from pipeline.index.names import (
     article_index,
     article_pattern,
     deadletter_index,
     feedstate_index,
+    profiles_index,
     runlog_index,
 )
 
@@ -56,6 +63,7 @@ def _aux_indices(settings: ElasticsearchSettings) -> list[tuple[str, dict[str, A
         (deadletter_index(alias), DEADLETTER_MAPPINGS),
         (runlog_index(alias), RUNLOG_MAPPINGS),
         (feedstate_index(alias), FEEDSTATE_MAPPINGS),
+        (profiles_index(alias), PROFILE_MAPPINGS),
     ]
 
 
@@ -90,7 +98,7 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
     for index, mappings in _aux_indices(settings):
         if not es.indices.exists(index=index):
             changed |= _create(es, index, {"mappings": mappings, "settings": replicas})
-        elif changed:
+        else:  # additive, idempotent: new fields of the auxiliary indices reach existing ones
             es.indices.put_mapping(index=index, properties=mappings["properties"])
     changed |= ensure_article_index(es, settings, article_index(settings.index_alias, TEMPLATE_VERSION, None))
     return changed
