@@ -26,9 +26,10 @@ from pipeline.extract import (
     page_hints,
     parse_page,
 )
+from pipeline.profiles.apply import LearnedRules, NotAnArticle, apply_learned, not_article_reason
 from pipeline.siterules import Rulebook, SiteRules, load_rules
 
-__all__ = ["Cleaned", "ExtractionError", "Removal", "clean_article"]
+__all__ = ["Cleaned", "ExtractionError", "NotAnArticle", "Removal", "clean_article"]
 
 _SENTENCE_END = re.compile(r"""[.!?:;…"'“”»«)\]]$""")
 _AGENCIES = re.compile(r"\b(dpa|AFP|Reuters|AP|KNA|epd|dts|sid|SDA|APA|Xinhua|Bloomberg)\b", re.IGNORECASE)
@@ -66,12 +67,17 @@ class Cleaned:
     categories: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     site_rules: str = "generic"
+    observed: dict[str, str] | None = None  # the page's profile keys (pipeline.profiles), when learning
 
 
-def clean_article(page: str | bytes, url: str, *, rules: Rulebook | SiteRules | None = None) -> Cleaned:
+def clean_article(
+    page: str | bytes, url: str, *, rules: Rulebook | SiteRules | None = None, learned: LearnedRules | None = None
+) -> Cleaned:
     """Clean one page. ``rules`` is a Rulebook (picked by URL) or already-resolved SiteRules;
-    None loads ``config/sites`` (cached). Raises ExtractionError when the page has no main text;
-    a body that is merely short is returned with the flag "too-short"."""
+    None loads ``config/sites`` (cached). ``learned``: the site's learned boilerplate rules
+    (pipeline.profiles); given, the page is also scanned for the profile and checked for being a
+    list of links (NotAnArticle). Raises ExtractionError when the page has no main text; a body
+    that is merely short is returned with the flag "too-short"."""
     if rules is None:
         rules = load_rules()
     site = rules.for_url(url) if isinstance(rules, Rulebook) else rules
@@ -80,7 +86,16 @@ def clean_article(page: str | bytes, url: str, *, rules: Rulebook | SiteRules | 
     removals: list[Removal] = []
     signoffs = _cut_signoff_elements(tree, site, removals)
     _drop_elements(tree, site, removals)
-    extracted = extract_tree(tree, url, hints)
+    scan = apply_learned(tree, learned) if learned is not None else None
+    if scan is not None:
+        removals.extend(Removal(rule, chars) for rule, chars in scan.removed)
+    try:
+        extracted = extract_tree(tree, url, hints)
+    except ExtractionError as exc:
+        reason = not_article_reason(scan, None, learned.settings) if scan and learned else None
+        if reason:
+            raise NotAnArticle(reason) from exc
+        raise
 
     paras = list(extracted.paragraphs)
     flags: list[str] = []
@@ -102,6 +117,8 @@ def clean_article(page: str | bytes, url: str, *, rules: Rulebook | SiteRules | 
         flags.append("truncated")
     if len(body) < site.min_chars:
         flags.append("too-short")
+    if scan is not None and learned is not None and (reason := not_article_reason(scan, len(body), learned.settings)):
+        raise NotAnArticle(reason)
     authors, agencies = _signoff_metadata(signoffs, extracted.authors)
     return Cleaned(
         title=extracted.title,
@@ -119,6 +136,7 @@ def clean_article(page: str | bytes, url: str, *, rules: Rulebook | SiteRules | 
         categories=extracted.categories,
         repairs=repairs,
         site_rules=site.name,
+        observed=scan.keys if scan is not None else None,
     )
 
 

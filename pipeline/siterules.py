@@ -19,6 +19,7 @@ File format (all keys optional; ``_generic.yaml`` has no ``match`` and applies t
     signoff_patterns: ['su mit dpa']             # sign-off at the very end of the body
     paywall_patterns: ['Weiterlesen mit Abo']    # a body tail that means "truncated"
     min_chars: 300                               # below this the article is flagged too-short
+    learned: {veto: [...], pin: [...]}            # learned boilerplate rules: pipeline.profiles.overrides
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ DEFAULT_MIN_CHARS = 300
 
 _KNOWN_KEYS = {
     "name", "match", "drop_selectors", "signoff_selectors", "drop_lines", "teaser_headings",
-    "signoff_patterns", "paywall_patterns", "min_chars",
+    "signoff_patterns", "paywall_patterns", "min_chars", "learned",
 }
 
 

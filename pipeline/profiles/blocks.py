@@ -1,0 +1,193 @@
+"""One pass over a parsed page: its text blocks and containers, as keys a host profile counts.
+
+- A *line key* is the hash of a leaf block's normalised text (case folded, digits as ``0``, spaces
+  collapsed), so "Lesezeit: 4 Minuten" and "Lesezeit: 7 Minuten" are one key. A leaf block is a
+  block element (``p``, ``li``, ``div``, ``h2`` ...) with no block element inside it.
+- A *block key* is the hash of a container's DOM path signature (tag, classes and digit-free id of
+  every ancestor from ``<body>``, positions left out), so a teaser list whose titles change on
+  every page but whose markup repeats is one key. Only containers that cannot hold the article
+  are candidates: those outside the page's main container (the element holding most of the long
+  non-link text, and its ancestors), and link-dense ones anywhere.
+
+Nothing here looks at other pages; :mod:`pipeline.profiles.model` turns the keys of many pages
+into learned rules and :mod:`pipeline.profiles.apply` removes what they match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from lxml.html import HtmlElement
+
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li",
+    "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "th", "thead",
+    "tr", "ul",
+})
+SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "iframe", "head", "select", "option"})
+#: a leaf block with at least this much non-link text is "long text" (a sentence-like paragraph)
+LONG_TEXT = 80
+#: a container whose link text is at least this share of its text is link-dense
+LINK_DENSE = 0.6
+#: elements that carry the page's metadata are never counted nor removed
+PROTECTED_TAGS = frozenset({"h1", "time", "title"})
+_PROTECTED_ATTR = re.compile(r"headline|author|byline|date|published", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_line(text: str) -> str:
+    return _DIGITS.sub("0", _SPACE.sub(" ", text).strip().casefold())
+
+
+def key_of(kind: str, value: str) -> str:
+    """``line:<16 hex>`` or ``block:<16 hex>``: the names learned rules carry (``learned:`` + key)."""
+    return f"{kind}:{hashlib.blake2b(value.encode('utf-8'), digest_size=8).hexdigest()}"
+
+
+@dataclass
+class Block:
+    """One element of the page as the profile sees it."""
+
+    element: HtmlElement
+    signature: str
+    depth: int
+    leaf: bool
+    text_len: int = 0
+    link_len: int = 0
+    links: int = 0
+    long_text: int = 0  # non-link chars in leaf blocks of >= LONG_TEXT below this element
+    text: str = ""      # leaf blocks only: normalised text
+    protected: bool = False
+    line_key: str | None = None
+    block_key: str | None = None
+
+    @property
+    def link_dense(self) -> bool:
+        return self.text_len > 0 and self.link_len >= LINK_DENSE * self.text_len
+
+
+@dataclass
+class PageBlocks:
+    """The blocks of a page in document order, its main container and its keys."""
+
+    blocks: list[Block] = field(default_factory=list)
+    main: HtmlElement | None = None
+    main_chain: frozenset[int] = frozenset()  # ids of the main container and its ancestors
+
+    def keys(self) -> dict[str, str]:
+        """key -> a sample (the text of a line, the signature of a block), for this page."""
+        out: dict[str, str] = {}
+        for block in self.blocks:
+            if block.line_key:
+                out.setdefault(block.line_key, block.text[:160])
+            if block.block_key:
+                out.setdefault(block.block_key, block.signature[-160:])
+        return out
+
+
+def _step(element: HtmlElement) -> str:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    classes = sorted(_DIGITS.sub("0", c) for c in (element.get("class") or "").split())[:3]
+    ident = element.get("id") or ""
+    step = tag + "".join(f".{c}" for c in classes)
+    if ident and not _DIGITS.search(ident):
+        step += f"#{ident}"
+    return step
+
+
+def _is_protected(element: HtmlElement) -> bool:
+    if element.tag in PROTECTED_TAGS:
+        return True
+    for attr in ("itemprop", "class", "id"):
+        value = element.get(attr)
+        if value and _PROTECTED_ATTR.search(value):
+            return True
+    return False
+
+
+def scan_page(tree: HtmlElement) -> PageBlocks:
+    """Walk ``<body>`` once (after the site rules' selectors ran) and return its blocks."""
+    bodies = tree.xpath("//body") if tree.tag != "body" else [tree]
+    page = PageBlocks()
+    if not bodies:
+        return page
+    parents: dict[int, HtmlElement] = {}
+    scores: dict[int, int] = {}
+    _walk(bodies[0], "body", 0, False, page.blocks, parents, scores)
+    if scores:
+        main = parents[max(scores, key=lambda k: scores[k])]
+        page.main = main
+        chain = {id(main)}
+        chain.update(id(a) for a in main.iterancestors())
+        page.main_chain = frozenset(chain)
+    _assign_keys(page)
+    return page
+
+
+def _walk(
+    element: HtmlElement, signature: str, depth: int, protected: bool,
+    out: list[Block], parents: dict[int, HtmlElement], scores: dict[int, int],
+) -> tuple[int, int, int, int, bool]:
+    """Post-order sums (text, link text, links, long text, has block) for ``element``; appends its
+    Block (pre-order position) when it is a block element."""
+    protected = protected or _is_protected(element)
+    is_block = element.tag in BLOCK_TAGS or element.tag == "body"
+    block: Block | None = None
+    if is_block:
+        block = Block(element, signature, depth, leaf=True, protected=protected)
+        out.append(block)
+    own = len((element.text or "").strip())
+    text, link, links, long_text, has_block = own, own if element.tag == "a" else 0, int(element.tag == "a"), 0, False
+    for child in element:
+        if not isinstance(child.tag, str) or child.tag in SKIP_TAGS:
+            tail = len((child.tail or "").strip())
+            text += tail
+            continue
+        c_text, c_link, c_links, c_long, c_block = _walk(
+            child, f"{signature}/{_step(child)}", depth + 1, protected, out, parents, scores
+        )
+        if element.tag == "a":
+            c_link = c_text
+        text += c_text
+        link += c_link
+        links += c_links
+        long_text += c_long
+        has_block = has_block or c_block
+        tail = len((child.tail or "").strip())
+        text += tail
+    if block is not None:
+        block.leaf = not has_block
+        block.text_len, block.link_len, block.links = text, link, links
+        if block.leaf:
+            block.text = normalize_line(element.text_content())
+            plain = max(0, len(block.text) - link)
+            if plain >= LONG_TEXT:
+                long_text += plain
+                parent = element.getparent()
+                if parent is not None:
+                    scores[id(parent)] = scores.get(id(parent), 0) + plain
+                    parents[id(parent)] = parent
+        block.long_text = long_text
+    return text, link, links, long_text, is_block or has_block
+
+
+def _assign_keys(page: PageBlocks) -> None:
+    main_chain = page.main_chain
+    main = page.main
+    inside_main: set[int] = set()
+    if main is not None:
+        inside_main = {id(e) for e in main.iterdescendants()}
+    for block in page.blocks:
+        if block.protected:
+            continue
+        if block.leaf and block.text:
+            block.line_key = key_of("line", block.text)
+        if block.element.tag == "body" or id(block.element) in main_chain or block.text_len == 0:
+            continue
+        container = not block.leaf or block.element.tag in ("ul", "ol", "nav", "table", "dl")
+        if (container and id(block.element) not in inside_main) or block.link_dense:
+            block.block_key = key_of("block", block.signature)

@@ -1,0 +1,103 @@
+"""Host profiles in Elasticsearch (``<alias>-profiles``, one document per site), shared by every
+worker and run.
+
+A run keeps the profiles it uses in memory, counts its own articles into them at once (so the
+later pages of a run already benefit), and remembers those articles as pending. ``flush`` merges
+the pending articles into the stored document with optimistic concurrency: read the document
+with its ``_seq_no``/``_primary_term``, add the pending articles (each counted once: the profile
+keeps the ids of its recent articles), write it back with ``if_seq_no``/``if_primary_term``; when
+another worker wrote in between (HTTP 409), read again and redo the merge. No scripts: the
+integ-test node and locked-down clusters may have painless disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from elasticsearch import ConflictError, Elasticsearch
+
+from pipeline.config import ProfileSettings
+from pipeline.index.names import profiles_index
+from pipeline.profiles.model import HostProfile
+
+log = logging.getLogger(__name__)
+
+MAX_CONFLICT_RETRIES = 20
+
+
+@dataclass
+class _Entry:
+    profile: HostProfile
+    pending: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+
+def profile_doc_id(site: str) -> str:
+    return site.lower()
+
+
+class ProfileStore:
+    """The profiles one run reads and updates."""
+
+    def __init__(self, es: Elasticsearch, alias: str, settings: ProfileSettings) -> None:
+        self.es = es
+        self.index = profiles_index(alias)
+        self.settings = settings
+        self._entries: dict[str, _Entry] = {}
+        self.conflicts = 0
+
+    def profile(self, site: str) -> HostProfile:
+        entry = self._entries.get(site)
+        if entry is None:
+            entry = _Entry(self._read(site)[0])
+            self._entries[site] = entry
+        return entry.profile
+
+    def observe(self, site: str, doc_id: str, keys: dict[str, str]) -> None:
+        """Count one article of ``site`` now (in memory) and in the store at the next flush."""
+        entry = self._entries.get(site) or _Entry(self.profile(site))
+        self._entries[site] = entry
+        if entry.profile.add_article(doc_id, keys, self.settings):
+            entry.pending.append((doc_id, keys))
+            if len(entry.pending) >= self.settings.flush_every:
+                self._flush_site(site, entry)
+
+    def flush(self) -> int:
+        """Write every pending article; returns how many were merged into the store."""
+        merged = 0
+        for site, entry in self._entries.items():
+            merged += self._flush_site(site, entry)
+        return merged
+
+    def _read(self, site: str) -> tuple[HostProfile, dict[str, int] | None]:
+        resp = self.es.options(ignore_status=404).get(index=self.index, id=profile_doc_id(site))
+        if not resp.get("found"):
+            return HostProfile(site), None
+        version = {"if_seq_no": resp["_seq_no"], "if_primary_term": resp["_primary_term"]}
+        return HostProfile.from_source(site, resp["_source"]), version
+
+    def _flush_site(self, site: str, entry: _Entry) -> int:
+        if not entry.pending:
+            return 0
+        for _attempt in range(MAX_CONFLICT_RETRIES):
+            stored, version = self._read(site)
+            added = sum(stored.add_article(doc_id, keys, self.settings) for doc_id, keys in entry.pending)
+            source = stored.to_source(self.settings)
+            try:
+                if version is None:
+                    self.es.create(index=self.index, id=profile_doc_id(site), document=source)
+                else:
+                    self.es.index(index=self.index, id=profile_doc_id(site), document=source, **version)
+            except ConflictError:
+                self.conflicts += 1
+                continue
+            entry.profile = stored
+            entry.pending.clear()
+            return added
+        raise RuntimeError(f"profile of {site}: {MAX_CONFLICT_RETRIES} write conflicts in a row")
+
+
+def load_profile(es: Elasticsearch, alias: str, site: str) -> HostProfile:
+    """A stored profile (empty if none), for reading."""
+    resp = es.options(ignore_status=404).get(index=profiles_index(alias), id=profile_doc_id(site))
+    return HostProfile.from_source(site, resp.get("_source") if resp.get("found") else None)
