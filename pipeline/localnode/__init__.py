@@ -1,5 +1,6 @@
-"""Project-managed local Elasticsearch node (download, verify, plugin, start/stop)."""
+"""Project-managed local Elasticsearch node or cluster (download, verify, plugin, start/stop)."""
 
+from .cluster import LocalCluster
 from .errors import ChecksumError, DownloadError, JavaNotFoundError, LocalNodeError
 from .node import LocalNode
 from .settings import NodeSettings
@@ -8,6 +9,7 @@ __all__ = [
     "ChecksumError",
     "DownloadError",
     "JavaNotFoundError",
+    "LocalCluster",
     "LocalNode",
     "LocalNodeError",
     "NodeSettings",

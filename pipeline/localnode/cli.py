@@ -1,4 +1,9 @@
-"""Command line for the local node: ``start|stop|status [--port N] [--heap 512m]``.
+"""Command line for the local node: ``start|stop|status [--port N] [--heap 512m] [--nodes N]``.
+
+``--nodes 2`` (or more) manages a local cluster instead (:class:`LocalCluster`): nodes on HTTP
+ports ``port``, ``port + 1``, ... and transport ports ``transport-port``, ``transport-port + 1``,
+... (default ``port + 100``), one cluster name; give the same ``--nodes``/``--port`` to ``stop``
+and ``status``.
 
 Expected failures (``LocalNodeError``) are printed as a message on stderr with exit code 1;
 only genuine bugs produce a traceback.
@@ -10,6 +15,7 @@ import argparse
 import json
 import sys
 
+from .cluster import LocalCluster
 from .errors import LocalNodeError
 from .node import LocalNode
 from .settings import NodeSettings
@@ -24,16 +30,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, help="HTTP port (default: $NEWS_ES_LOCAL_PORT or 9200); transport uses port + 100"
     )
     parser.add_argument("--heap", help="JVM heap, e.g. 512m (default: $NEWS_ES_LOCAL_HEAP or 512m)")
+    parser.add_argument(
+        "--nodes", type=int, default=1,
+        help="number of nodes; 2 or more form one local cluster on consecutive ports (default 1)",
+    )
+    parser.add_argument("--transport-port", type=int, help="first node's transport port (default: port + 100)")
     return parser
+
+
+def _cluster_main(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {}
+    if args.heap:
+        overrides["heap"] = args.heap
+    cluster = LocalCluster(args.nodes, http_port=args.port, transport_port=args.transport_port, **overrides)
+    if args.command == "start":
+        cluster.start()
+        print(" ".join(cluster.urls))
+    elif args.command == "stop":
+        if not cluster.stop():
+            print(f"No local cluster node running on ports {cluster.layout.http_ports}", file=sys.stderr)
+    else:
+        print(json.dumps(cluster.status(), indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 error)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.nodes != 1:
+            return _cluster_main(args)
         overrides: dict[str, object] = {}
         if args.port is not None:
             overrides["http_port"] = args.port
+        if args.transport_port is not None:
+            overrides["transport_port"] = args.transport_port
         if args.heap:
             overrides["heap"] = args.heap
         node = LocalNode(NodeSettings(**overrides))  # type: ignore[arg-type]
