@@ -37,3 +37,8 @@ def feedstate_index(alias: str) -> str:
 def profiles_index(alias: str) -> str:
     """Learned boilerplate profiles, one document per site (pipeline.profiles)."""
     return f"{alias}-profiles"
+
+
+def backfill_index(alias: str) -> str:
+    """Backfill partition state, one document per (archive source, day) (pipeline.backfill)."""
+    return f"{alias}-backfill"
