@@ -4,9 +4,10 @@ langdetect is the first detector: it is good on the big European and Asian langu
 probability we store. It has two weaknesses this module works around:
 
 * it is random (it samples n-grams), and its seed lives in the class attribute
-  ``DetectorFactory.seed`` - global state that concurrent callers would overwrite. We therefore keep
-  a private, once-loaded ``DetectorFactory`` and set the seed on each per-call ``Detector`` instance,
-  which owns its own ``random.Random``; results are deterministic per (text, seed) in any thread.
+  ``DetectorFactory.seed`` - global state that concurrent callers would overwrite. We therefore run
+  it through :mod:`pipeline.fastlangdetect` (langdetect's algorithm and profiles, result for result,
+  about 3x faster), which seeds a per-call ``random.Random``: results are deterministic per
+  (text, seed) in any thread, and nobody else's ``DetectorFactory.seed`` can leak in.
 * it has no profile for Kazakh (nor Kyrgyz, Tatar, Belarusian, ...) and confidently labels Kazakh as
   Russian, Bulgarian, Macedonian or Ukrainian. When langdetect is unsure, or the text contains the
   Kazakh-specific Cyrillic letters at a meaningful rate, we consult py3langid, whose model covers
@@ -25,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
+from pipeline.fastlangdetect import FastDetector
 
 # Below this many letters (see ``effective_length``: digits, punctuation and spaces do not count) we
 # trust the declared language more than any detector. 30 letters is a short one-line sentence (~40
@@ -89,7 +89,7 @@ class LanguageGuess:
 
 
 _lock = threading.Lock()
-_factory: DetectorFactory | None = None
+_detector: FastDetector | None = None
 _identifier: Any = None
 
 
@@ -106,17 +106,15 @@ def normalize_code(code: str | None) -> str:
     return _CODE_MAP.get(base, base) or "und"
 
 
-def _langdetect_factory() -> DetectorFactory:
-    """Private factory, profiles loaded once (they take ~0.5 s); not langdetect's module-level one, so
-    nobody else's ``DetectorFactory.seed`` setting can leak into ours."""
-    global _factory
-    if _factory is None:
+def _langdetect() -> FastDetector:
+    """langdetect's profiles, loaded once (~0.5 s) into our own detector, so nobody else's
+    ``DetectorFactory.seed`` setting can leak into ours."""
+    global _detector
+    if _detector is None:
         with _lock:
-            if _factory is None:
-                factory = DetectorFactory()
-                factory.load_profile(PROFILES_DIRECTORY)
-                _factory = factory
-    return _factory
+            if _detector is None:
+                _detector = FastDetector()
+    return _detector
 
 
 def _py3langid() -> Any:
@@ -133,18 +131,11 @@ def _py3langid() -> Any:
 
 
 def langdetect_probs(text: str, *, seed: int = 0) -> list[tuple[str, float]]:
-    """All langdetect candidates (normalised code, probability), best first; deterministic per seed.
-
-    The seed is set on the Detector instance (which seeds its own ``random.Random`` per detection),
-    never on the shared class attribute, so concurrent calls cannot disturb each other."""
-    detector = _langdetect_factory().create()
-    detector.seed = seed
-    try:
-        detector.append(text)
-        probs = detector.get_probabilities()
-    except LangDetectException:
-        return []
-    return [(normalize_code(p.lang), float(p.prob)) for p in probs]
+    """All langdetect candidates (normalised code, probability), best first; deterministic per seed
+    ([] when the text has no n-gram features). Exactly langdetect's probabilities (see
+    :mod:`pipeline.fastlangdetect`); the seed is per call, never langdetect's shared class attribute,
+    so concurrent calls cannot disturb each other."""
+    return [(normalize_code(lang), prob) for lang, prob in _langdetect().probabilities(text, seed)]
 
 
 def langdetect_best(text: str, *, seed: int = 0) -> tuple[str, float] | None:
