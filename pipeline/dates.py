@@ -296,8 +296,14 @@ _MAX_TEXT = 80
 _MAX_DISTANCE = 60  # elements between headline and a visible date, beyond which it is not "near"
 
 
+_TOKEN_ATTRIBUTES = ("class", "id", "aria-label", "role")
+
+
 def _attribute_tokens(element: Any) -> set[str]:
-    raw = " ".join(element.get(name, "") for name in ("class", "id", "aria-label", "role"))
+    attrib = element.attrib
+    if not attrib:
+        return set()
+    raw = " ".join(attrib.get(name, "") for name in _TOKEN_ATTRIBUTES)
     return {token.lower() for token in _TOKEN_SPLIT.split(raw) if token}
 
 
@@ -328,10 +334,17 @@ def _parse_html(html: str) -> Any | None:
 
 
 def _drop_boilerplate(root: Any) -> None:
-    """Remove chrome subtrees in place so no later step can see their dates."""
-    for element in list(root.iter()):
-        if element.getparent() is not None and _is_boilerplate(element):
+    """Remove chrome subtrees in place so no later step can see their dates.
+
+    Document order, and the inside of a removed subtree is not visited (it is gone from the page;
+    a menu of 200 links costs one check, not 201)."""
+    stack = list(reversed(root))
+    while stack:
+        element = stack.pop()
+        if _is_boilerplate(element):
             element.drop_tree()
+        else:
+            stack.extend(reversed(element))
 
 
 def _jsonld_items(root: Any) -> Iterator[dict[str, Any]]:
