@@ -157,7 +157,7 @@ def _remove(element: HtmlElement) -> None:
 def _cut_signoff_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal]) -> list[str]:
     found: list[str] = []
     for rule in site.signoff_selectors:
-        for element in tree.xpath(rule.xpath):
+        for element in rule.compiled(tree):
             text = normalize_space(element.text_content())
             if text:
                 found.append(text)
@@ -169,7 +169,7 @@ def _cut_signoff_elements(tree: HtmlElement, site: SiteRules, removals: list[Rem
 def _drop_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal]) -> None:
     root = tree.getroottree().getroot()
     for rule in site.drop_selectors:
-        for element in tree.xpath(rule.xpath):
+        for element in rule.compiled(tree):
             if element.getroottree().getroot() is not root:
                 continue  # inside an element an earlier rule already removed
             removals.append(Removal(rule.name, _text_len(element)))

@@ -63,6 +63,15 @@ class SelectorRule:
     name: str
     selector: str
     xpath: str
+    #: ``etree.XPath(xpath)``, compiled when the rule file is loaded (compiling it per page cost
+    #: as much as evaluating it on a small page); lxml serialises concurrent calls of one object.
+    compiled: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.compiled is None:
+            from lxml import etree
+
+            object.__setattr__(self, "compiled", etree.XPath(self.xpath))
 
 
 @dataclass(frozen=True)
@@ -207,10 +216,10 @@ def _selectors(raw: Any, path: Path, key: str, prefix: str, kind: str) -> tuple[
             raise ConfigError(f"{path}: {key}: selector must be a non-empty string, got {selector!r}")
         try:
             xpath = selector[6:] if selector.startswith("xpath:") else css_to_xpath(selector)
-            etree.XPath(xpath)
+            compiled = etree.XPath(xpath)
         except (ValueError, etree.XPathSyntaxError) as exc:
             raise ConfigError(f"{path}: {key}: bad selector {selector!r}: {exc}") from exc
-        out.append(SelectorRule(f"{prefix}:{kind}:{selector}", selector, xpath))
+        out.append(SelectorRule(f"{prefix}:{kind}:{selector}", selector, xpath, compiled))
     return tuple(out)
 
 
