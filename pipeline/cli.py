@@ -61,6 +61,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    """Backfill archive sources over a date range in this process, with a progress bar."""
+    from pipeline.backfill.cli import run_backfill_command
+
+    return run_backfill_command(args)
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     from elasticsearch import NotFoundError
 
@@ -158,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest the configured feeds now, without Airflow")
     ingest.add_argument("--feed", action="append", help="only this feed (by name); repeatable")
     ingest.set_defaults(func=_cmd_ingest)
+
+    backfill = sub.add_parser("backfill", help="backfill archive sources (config/backfill.yaml) by day, without Airflow")
+    backfill.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--to", dest="date_to", required=True, help="last day (inclusive), YYYY-MM-DD")
+    backfill.add_argument("--source", action="append", help="only this archive source (by name); repeatable")
+    backfill.add_argument("--status", action="store_true", help="only show the partitions' state, run nothing")
+    backfill.add_argument("--json", action="store_true", help="print the per-partition reports as JSON")
+    backfill.set_defaults(func=_cmd_backfill)
 
     search = sub.add_parser("search", help="full-text search over the indexed articles")
     search.add_argument("query")

@@ -321,11 +321,12 @@ class SampleSite:
     def article_url(self, article: SampleArticle) -> str:
         return self.base_url + article.path
 
-    def hits(self, target: str) -> int:
-        """How many requests this server got for ``target`` (path plus query, as requested)."""
+    def hits(self, target: str | None = None) -> int:
+        """How many requests this server got for ``target`` (path plus query, as requested), or
+        in all when ``target`` is None."""
         server = self._running()
         with server.state_lock:
-            return server.hits[target]
+            return server.hits[target] if target is not None else sum(server.hits.values())
 
     def fail_next(self, target: str, times: int = 1) -> None:
         """Answer the next ``times`` requests for ``target`` (path plus query) with HTTP 500."""
