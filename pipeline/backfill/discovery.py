@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Self
 
 from pipeline.backfill.sources import ArchiveSource
 from pipeline.config import HttpSettings
@@ -110,3 +110,9 @@ class Fetcher:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

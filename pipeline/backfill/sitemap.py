@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from xml.etree.ElementTree import ParseError
 from zoneinfo import ZoneInfo
 
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import iterparse
 
 from pipeline.backfill.discovery import Candidate, DiscoveryError, Fetcher, PartitionLog, is_retryable
@@ -83,6 +83,8 @@ def gunzip_capped(data: bytes, cap: int) -> bytes:
         raise SitemapError(f"bad gzip data: {exc}") from exc
     if len(out) > cap or inflater.unconsumed_tail:
         raise SitemapError(f"decompressed sitemap exceeds the {cap}-byte cap")
+    if not inflater.eof:
+        raise SitemapError("bad gzip data: truncated")
     return out
 
 
@@ -119,6 +121,9 @@ def parse_sitemap(content: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> Site
                         published=parse_w3c_datetime(fields.get("publication_date")), title=fields.get("title") or None,
                     ))
                 element.clear()
+    except DTDForbidden as exc:
+        what = "an HTML page?" if (exc.name or "").lower() == "html" else "DTDs can declare entities (XXE)"
+        raise SitemapError(f"refused: the document has a <!DOCTYPE {exc.name}> ({what}); sitemaps have none") from exc
     except (ParseError, DefusedXmlException) as exc:
         raise SitemapError(f"not a valid sitemap: {type(exc).__name__}: {exc}") from exc
     if kind is None:
