@@ -72,6 +72,11 @@ class ExecutionApiServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """PID of the server process (also its session id: its workers share the session)."""
+        return self._proc.pid if self._proc is not None else None
+
     def start(self) -> None:
         cmd = [AIRFLOW, "api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"]
         with self.log_path.open("ab") as log:

@@ -149,6 +149,24 @@ def test_two_node_cluster_forms_and_places_replicas_on_the_other_node(cluster, c
         cluster_es.indices.delete(index="replica-probe")
 
 
+def test_cli_reports_both_nodes_of_the_cluster(cluster, capsys) -> None:
+    import json
+
+    from pipeline.localnode.cli import main
+
+    argv = ["status", "--nodes", "2", "--port", str(CLUSTER_HTTP_PORT), "--transport-port",
+            str(CLUSTER_TRANSPORT_PORT), "--cluster-name", "news-pipeline-scaleout-test"]
+    assert main(argv) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [n["node_name"] for n in status["nodes"]] == [f"node-{CLUSTER_HTTP_PORT}", f"node-{CLUSTER_HTTP_PORT + 1}"]
+    assert all(n["running"] and n["cluster_name"] == "news-pipeline-scaleout-test" for n in status["nodes"])
+    assert status["health"]["number_of_nodes"] == 2
+    # a port range where no node of this cluster runs is reported as not running, not as an error
+    assert main(["status", "--nodes", "2", "--port", str(CLUSTER_HTTP_PORT + 2), "--transport-port",
+                 str(CLUSTER_TRANSPORT_PORT + 2), "--cluster-name", "news-pipeline-scaleout-test"]) == 0
+    assert json.loads(capsys.readouterr().out)["running"] is False
+
+
 def test_parallel_dag_on_two_node_cluster_matches_serial_single_node_run(
     es, es_url, sample_site, second_site, alias, cluster, cluster_es, local_executor, tmp_path, monkeypatch
 ) -> None:

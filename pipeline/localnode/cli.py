@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="number of nodes; 2 or more form one local cluster on consecutive ports (default 1)",
     )
     parser.add_argument("--transport-port", type=int, help="first node's transport port (default: port + 100)")
+    parser.add_argument("--cluster-name", help="cluster name (default: news-pipeline-local, with --nodes N: "
+                        "news-pipeline-local-cluster); names the state directory, too")
     return parser
 
 
@@ -42,6 +44,8 @@ def _cluster_main(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {}
     if args.heap:
         overrides["heap"] = args.heap
+    if args.cluster_name:
+        overrides["cluster_name"] = args.cluster_name
     cluster = LocalCluster(args.nodes, http_port=args.port, transport_port=args.transport_port, **overrides)
     if args.command == "start":
         cluster.start()
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides["http_port"] = args.port
         if args.transport_port is not None:
             overrides["transport_port"] = args.transport_port
+        if args.cluster_name:
+            overrides["cluster_name"] = args.cluster_name
         if args.heap:
             overrides["heap"] = args.heap
         node = LocalNode(NodeSettings(**overrides))  # type: ignore[arg-type]

@@ -1,0 +1,538 @@
+"""End-to-end articles per second through the news_ingest DAG, per-stage time shares, 1 vs 2
+parallel tasks, and task memory at two input sizes.
+
+One command: ``.venv/bin/python bench/dag_e2e.py`` (``--pages 500`` for a quick run; ``--no-write``
+to leave docs/benchmarks.md alone). It sets up everything on this machine:
+
+- a local Elasticsearch node (``LocalNode``, port ``--es-port``, 1 shard, 0 replicas, heap 512m);
+- a news site of ``--pages`` German article pages (bench/e2e_site.py: about 50 KB of HTML each,
+  four hosts 127.0.0.1-4, two RSS feeds per host) served by real HTTP servers in a separate
+  process;
+- the NER test model (``pipeline.entities.training.train_ner``, as the tests build it), trained
+  in a subprocess and given to the tasks through ``NEWS_SPACY_MODELS``;
+- a throwaway Airflow home (SQLite in WAL mode), an Execution API server, and the real
+  ``dags/news_ingest.py`` run by ``dag.test(use_executor=True)`` with a LocalExecutor of
+  parallelism 1 or 2 (tests/airflow_local.py), feeds split into ``--groups`` groups.
+
+Politeness is relaxed for the benchmark, as every page is on this machine:
+``per_host_min_interval_s: 0`` (default 1.0) and ``per_host_max_concurrent: 8`` (default 2).
+
+Stage times come from wrapping the pipeline's stage functions in the task processes
+(bench/stage_timing.py; exclusive time, behaviour unchanged). CPU time of every process involved
+(tasks, Elasticsearch, API server, the scheduler loop, the site) is read from /proc, to show where
+the machine's two cores went. Memory: peak RSS of each ingest task process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import yaml
+
+from bench import machine_line, stage_timing, write_section
+from pipeline.localnode import LocalNode, NodeSettings
+from tests.airflow_local import (
+    ExecutionApiServer,
+    TaskSpan,
+    enable_wal,
+    executor_environ,
+    free_port,
+    run_with_local_executor,
+    task_spans,
+)
+
+DEFAULT_ES_PORT = 9297
+TARGET = 60.0  # articles/s
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RELAXED_HTTP = {
+    "connect_timeout_s": 5, "read_timeout_s": 15, "per_host_min_interval_s": 0, "per_host_max_concurrent": 8,
+}
+STAGE_ORDER = (
+    "import pipeline.ingest", "NER model load", "feed (parse)", "fetch (HTTP)", "decode",
+    "clean (extract + rules)", "dates", "language", "entities (NER + gazetteer)", "stories (MinHash + lookup)",
+    "index (bulk)", "refresh", "state (feed state, seen, run log)", "other (in ingest_feed)",
+)
+
+
+@dataclass
+class RunResult:
+    label: str
+    pages: int
+    parallelism: int
+    state: str
+    wall_s: float
+    indexed: int
+    spans: list[TaskSpan]
+    timings: list[dict[str, Any]]
+    cpu: dict[str, float]
+    loadavg: tuple[float, float, float]
+    site: dict[str, Any]
+    failures: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ingest_spans(self) -> list[TaskSpan]:
+        return [s for s in self.spans if s.map_index >= 0]
+
+    @property
+    def ingest_window_s(self) -> float:
+        spans = self.ingest_spans
+        return (max(s.end for s in spans) - min(s.start for s in spans)).total_seconds() if spans else 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.indexed / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def ingest_rate(self) -> float:
+        return self.indexed / self.ingest_window_s if self.ingest_window_s else 0.0
+
+    def task_timings(self) -> list[dict[str, Any]]:
+        pids = {s.pid for s in self.ingest_spans}
+        return [t for t in self.timings if t["pid"] in pids]
+
+
+# ---------------------------------------------------------------------------- processes and CPU
+def _proc_cpu_s(pid: int) -> float:
+    """utime + stime (+ reaped children) of ``pid`` in seconds; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / CLK_TCK
+
+
+def _session_pids(sid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:
+                pids.append(int(entry.name))
+    return pids
+
+
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr (and its children's: the LocalExecutor workers echo every
+    task log line) to ``path`` while the DAG runs; progress lines go to the saved terminal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- site and config
+class SiteProcess:
+    """bench/e2e_site.py in its own process; stopped by closing its stdin."""
+
+    def __init__(self, pages: int, hosts: int, feeds_per_host: int) -> None:
+        cmd = [sys.executable, "-m", "bench.e2e_site", "--pages", str(pages), "--hosts", str(hosts),
+               "--feeds-per-host", str(feeds_per_host)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line:
+            self.stop()
+            raise RuntimeError("the bench site did not start")
+        self.info = json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def write_bench_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], groups: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    main = {
+        "elasticsearch": {"url": es_url, "index_alias": alias, "number_of_replicas": 0},
+        "http": RELAXED_HTTP,
+        "ingest": {"max_feed_groups": groups},
+        "feeds_file": "feeds.yaml",
+    }
+    (directory / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
+    clean = [{k: v for k, v in f.items() if k != "entries"} for f in feeds]
+    (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": clean}), encoding="utf-8")
+    for shared in ("sites", "entities"):
+        (directory / shared).symlink_to(ROOT / "config" / shared)
+    return directory
+
+
+def train_model(directory: Path) -> float:
+    """Train the tests' NER model in a subprocess (keeps spaCy out of the forking process)."""
+    started = time.perf_counter()
+    code = "import sys; from pipeline.entities.training import train_ner; train_ner(sys.argv[1], epochs=20, seed=0)"
+    subprocess.run([sys.executable, "-c", code, str(directory)], check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------- one measured run
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.es_url = f"http://127.0.0.1:{args.es_port}"
+        self.node: LocalNode | None = None
+        self.api: ExecutionApiServer | None = None
+        self.dag: Any = None
+        self.runs = 0
+
+    def es_pid(self) -> int | None:
+        info = self.node.status() if self.node else None
+        return info["pid"] if info else None
+
+    def _count(self, alias: str) -> int:
+        req = urllib.request.Request(f"{self.es_url}/{alias}/_refresh", method="POST")
+        urllib.request.urlopen(req, timeout=60).close()
+        with urllib.request.urlopen(f"{self.es_url}/{alias}/_count", timeout=60) as resp:
+            return json.loads(resp.read())["count"]
+
+    def _delete(self, alias: str) -> None:
+        for pattern in (f"{alias}-*", f"_index_template/{alias}-v*"):
+            req = urllib.request.Request(f"{self.es_url}/{pattern}", method="DELETE")
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(req, timeout=60).close()
+
+    def run(self, label: str, pages: int, parallelism: int) -> RunResult:
+        args = self.args
+        self.runs += 1
+        say(f"[{label}] {pages} pages, LocalExecutor parallelism {parallelism}: starting the site")
+        site = SiteProcess(pages, args.hosts, args.feeds_per_host)
+        alias = f"bench-e2e-{uuid.uuid4().hex[:8]}"
+        config = write_bench_config(self.work / f"config-{self.runs}", es_url=self.es_url, alias=alias,
+                                    feeds=site.info["feeds"], groups=args.groups)
+        os.environ["NEWS_CONFIG_DIR"] = str(config)
+        timings_dir = self.work / f"timings-{self.runs}"
+        stage_timing.set_output(timings_dir)
+        es_pid = self.es_pid()
+        api_pids = _session_pids(self.api.pid) if self.api and self.api.pid else []
+        cpu_before = {
+            "elasticsearch": _proc_cpu_s(es_pid) if es_pid else 0.0,
+            "api-server": sum(_proc_cpu_s(p) for p in api_pids),
+            "site server": _proc_cpu_s(site.proc.pid),
+            "scheduler loop (dag.test)": _self_cpu_s(),
+        }
+        say(f"[{label}] running the DAG (Airflow output: {self.work / 'airflow.log'})")
+        started = time.perf_counter()
+        try:
+            with _output_to(self.work / "airflow.log"):
+                dag_run = run_with_local_executor(self.dag, parallelism)
+        finally:
+            wall = time.perf_counter() - started
+            site_cpu = _proc_cpu_s(site.proc.pid)
+            site.stop()
+        api_pids = _session_pids(self.api.pid) if self.api and self.api.pid else []
+        timings = stage_timing.collect(timings_dir)
+        result = RunResult(
+            label=label, pages=pages, parallelism=parallelism, state=str(dag_run.state), wall_s=wall,
+            indexed=self._count(alias), spans=task_spans(dag_run), timings=timings,
+            cpu={
+                "elasticsearch": (_proc_cpu_s(es_pid) if es_pid else 0.0) - cpu_before["elasticsearch"],
+                "api-server": sum(_proc_cpu_s(p) for p in api_pids) - cpu_before["api-server"],
+                "site server": site_cpu - cpu_before["site server"],
+                "scheduler loop (dag.test)": _self_cpu_s() - cpu_before["scheduler loop (dag.test)"],
+            },
+            loadavg=os.getloadavg(), site=site.info,
+        )
+        result.cpu["task processes"] = sum(t.get("cpu_s", 0.0) for t in timings)
+        self._delete(alias)
+        say(
+            f"[{label}] {result.state}: {result.indexed} articles in {wall:.1f} s = {result.rate:.1f} articles/s "
+            f"(ingest tasks {result.ingest_window_s:.1f} s = {result.ingest_rate:.1f}/s)"
+        )
+        return result
+
+
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# ---------------------------------------------------------------------------- report
+def _stage_table(result: RunResult) -> tuple[list[str], dict[str, float]]:
+    task_s = sum(s.seconds for s in result.ingest_spans)
+    totals: dict[str, float] = {}
+    for t in result.task_timings():
+        for stage, seconds in t["seconds"].items():
+            totals[stage] = totals.get(stage, 0.0) + seconds
+    in_feed = totals.pop("ingest_feed (total)", 0.0)
+    measured = sum(v for k, v in totals.items())
+    totals["Airflow task start/finish, DAG parse, group overhead"] = max(0.0, task_s - measured)
+    rows = []
+    order = [*STAGE_ORDER, *sorted(k for k in totals if k not in STAGE_ORDER)]
+    for stage in order:
+        if stage in totals:
+            seconds = totals[stage]
+            rows.append(f"| {stage} | {seconds:.1f} | {100 * seconds / task_s:.0f}% | "
+                        f"{1000 * seconds / max(result.indexed, 1):.2f} |")
+    totals["_in_ingest_feed"] = in_feed
+    totals["_task_s"] = task_s
+    return rows, totals
+
+
+def _mb(kb: float) -> float:
+    return kb / 1024
+
+
+def report(results: list[RunResult], args: argparse.Namespace, model_s: float, es_version: str) -> str:
+    main = [r for r in results if r.label.startswith("main")]
+    mem = [r for r in results if r.parallelism == max(args.parallelism)]
+    first = main[0]
+    lines = [
+        "## End-to-end DAG throughput (`bench/dag_e2e.py`)",
+        "",
+        machine_line(es_version),
+        "",
+        (
+            f"Method: `dags/news_ingest.py` run by `dag.test(use_executor=True)` with Airflow's LocalExecutor "
+            f"(parallelism 1, then 2; SQLite metadata DB in WAL mode; an `airflow api-server --apps execution` "
+            f"for the task supervisors), feeds split into at most {args.groups} groups "
+            f"(`ingest.max_feed_groups`). Input: {first.pages:,} German article pages from "
+            f"`bench/e2e_site.py` (sample-site outlet templates, generated 650-word bodies with named "
+            f"entities, site chrome; {first.site['page_bytes']['mean'] / 1024:.0f} KB of HTML on average, "
+            f"{first.site['page_bytes']['min'] / 1024:.0f}-{first.site['page_bytes']['max'] / 1024:.0f} KB; "
+            f"every 25th page a near copy of another) on {args.hosts} hosts (127.0.0.1-{args.hosts}), "
+            f"{args.feeds_per_host} RSS feeds per host, served by threaded HTTP servers in a separate process. "
+            f"Entities with the tests' NER model (trained in {model_s:.0f} s). One local Elasticsearch node "
+            f"on the same machine (heap 512m, 1 shard, 0 replicas). A fresh alias per run, so every page is "
+            f"new; a {args.warmup_pages}-page warm-up run first (not shown)."
+        ),
+        "",
+        (
+            "Politeness relaxed for the benchmark (all hosts are this machine): "
+            "`per_host_min_interval_s: 0` (default 1.0 s) and `per_host_max_concurrent: 8` (default 2). "
+            "With the defaults a single host serves one page per second at most."
+        ),
+        "",
+        ("| run | pages | parallelism | ingest tasks | indexed | DAG run s | articles/s (DAG run) "
+        "| ingest tasks s (first start to last end) | articles/s (ingest tasks) | load avg (1 min) |"),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r.label == "warm-up":
+            continue
+        lines.append(
+            f"| {r.label} | {r.pages:,} | {r.parallelism} | {len(r.ingest_spans)} | {r.indexed:,} | {r.wall_s:.1f} "
+            f"| **{r.rate:.1f}** | {r.ingest_window_s:.1f} | {r.ingest_rate:.1f} | {r.loadavg[0]:.1f} |"
+        )
+    lines += ["", "### Where the time goes (ingest task processes)", ""]
+    lines.append(
+        "Exclusive wall time per stage summed over the ingest task processes (a stage's time excludes the "
+        "stages it calls), share of the summed task durations, and ms per indexed article."
+    )
+    for r in main:
+        rows, totals = _stage_table(r)
+        lines += [
+            "",
+            (f"**{r.label}: parallelism {r.parallelism}** ({len(r.ingest_spans)} ingest tasks, "
+            f"{totals['_task_s']:.1f} task-seconds)"),
+            "",
+            "| stage | seconds | share | ms/article |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+    lines += ["", "### CPU seconds by process during each run", ""]
+    lines.append("| run | wall s | task processes | Elasticsearch | API server | scheduler loop | site server "
+                 "| sum / (wall x cores) |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    cores = os.cpu_count() or 1
+    for r in results:
+        if r.label == "warm-up":
+            continue
+        c = r.cpu
+        busy = sum(c.values()) / (r.wall_s * cores)
+        lines.append(
+            f"| {r.label} | {r.wall_s:.1f} | {c['task processes']:.1f} | {c['elasticsearch']:.1f} "
+            f"| {c['api-server']:.1f} | {c['scheduler loop (dag.test)']:.1f} | {c['site server']:.1f} | {busy:.0%} |"
+        )
+    lines += ["", "### Task memory", ""]
+    lines.append(
+        "Peak RSS (`ru_maxrss`) of each ingest task process; it includes the pages it shares with the "
+        "LocalExecutor worker it was forked from (RSS before importing the pipeline in the next column). "
+        "Private memory: the largest Private_Clean + Private_Dirty seen after each feed."
+    )
+    lines.append("")
+    lines.append("| run | pages | pages per task | peak RSS MB (max / median over tasks) | RSS before import MB "
+                 "| private MB (max) |")
+    lines.append("|---|---|---|---|---|---|")
+    for r in mem:
+        if r.label == "warm-up":
+            continue
+        ts = r.task_timings()
+        if not ts:
+            continue
+        peaks = [_mb(t["maxrss_kb"]) for t in ts]
+        before = [_mb(t.get("rss_kb_before_import", 0)) for t in ts]
+        private = [_mb(t.get("private_kb_max", 0)) for t in ts]
+        lines.append(
+            f"| {r.label} | {r.pages:,} | {r.pages // max(len(ts), 1):,} | {max(peaks):.0f} / "
+            f"{statistics.median(peaks):.0f} | {statistics.median(before):.0f} | {max(private):.0f} |"
+        )
+    lines += ["", "### Conclusion", ""]
+    lines += conclusion(results)
+    return "\n".join(lines)
+
+
+def conclusion(results: list[RunResult]) -> list[str]:
+    main = [r for r in results if r.label.startswith("main")]
+    best = max(main, key=lambda r: r.rate)
+    verdict = "met" if best.rate >= TARGET else "missed"
+    out = [
+        (f"- Throughput: best {best.rate:.1f} articles/s over the whole DAG run ({best.ingest_rate:.1f}/s "
+        f"while the ingest tasks ran) at parallelism {best.parallelism}: target {TARGET:.0f} articles/s "
+        f"**{verdict}**.")
+    ]
+    if len(main) >= 2:
+        one, two = main[0], main[-1]
+        out.append(
+            f"- Parallelism {one.parallelism} -> {two.parallelism}: {one.rate:.1f} -> {two.rate:.1f} articles/s "
+            f"(x{two.rate / one.rate:.2f}); ingest phase {one.ingest_rate:.1f} -> {two.ingest_rate:.1f}/s."
+        )
+    _rows, totals = _stage_table(best)
+    stages = {k: v for k, v in totals.items() if not k.startswith("_")}
+    top = sorted(stages.items(), key=lambda kv: kv[1], reverse=True)[:3]
+    out.append(
+        "- Largest stages at parallelism "
+        f"{best.parallelism}: " + ", ".join(f"{k} {100 * v / totals['_task_s']:.0f}%" for k, v in top) + "."
+    )
+    mem = [r for r in results if r.parallelism == best.parallelism and r.label != "warm-up"]
+    if len(mem) >= 2:
+        peaks = {r.pages: max(_mb(t["maxrss_kb"]) for t in r.task_timings()) for r in mem if r.task_timings()}
+        sizes = sorted(peaks)
+        out.append(
+            "- Task memory: peak RSS " + " vs ".join(f"{peaks[n]:.0f} MB at {n:,} pages" for n in sizes)
+            + " (per task process)."
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=2000, help="pages of the main runs (default 2000)")
+    parser.add_argument("--memory-pages", type=int, default=500,
+                        help="pages of the extra run for the memory comparison (0: none; default 500)")
+    parser.add_argument("--warmup-pages", type=int, default=200)
+    parser.add_argument("--parallelism", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
+    parser.add_argument("--groups", type=int, default=2, help="ingest.max_feed_groups (default 2)")
+    parser.add_argument("--hosts", type=int, default=4)
+    parser.add_argument("--feeds-per-host", type=int, default=2)
+    parser.add_argument("--es-port", type=int, default=int(os.environ.get("NEWS_BENCH_ES_PORT", DEFAULT_ES_PORT)))
+    parser.add_argument("--no-write", action="store_true", help="print the section, do not write docs/")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="news-bench-e2e-"))
+    home = work / "airflow"
+    home.mkdir()
+    api_port = free_port()
+    os.environ.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        **executor_environ(api_port),
+    })
+    os.environ.pop("AIRFLOW_CONN_NEWS_ES", None)
+    say(f"work directory {work}")
+    bench = Bench(args, work)
+    node = LocalNode(NodeSettings(http_port=args.es_port, transport_port=args.es_port + 100,
+                                  cluster_name="news-pipeline-bench-e2e"))
+    started_node = node.start()
+    bench.node = node
+    try:
+        model_dir = work / "ner-model"
+        model_s = train_model(model_dir)
+        os.environ["NEWS_SPACY_MODELS"] = f"de={model_dir}"
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
+        enable_wal(home)
+        with ExecutionApiServer(api_port, os.environ.copy(), work / "api-server.log") as api:
+            bench.api = api
+            stage_timing.install(work / "timings-0")
+            from airflow.dag_processing.dagbag import DagBag
+
+            bag = DagBag(str(ROOT / "dags"))
+            if bag.import_errors:
+                raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+            bench.dag = bag.get_dag("news_ingest")
+            _ensure_pools(bench.dag, max(args.parallelism))
+            if "pipeline.ingest" in sys.modules:
+                raise RuntimeError("pipeline.ingest imported in the forking process: task imports would not be timed")
+            results = []
+            if args.warmup_pages:
+                results.append(bench.run("warm-up", args.warmup_pages, max(args.parallelism)))
+            for p in args.parallelism:
+                results.append(bench.run(f"main, parallelism {p}", args.pages, p))
+            if args.memory_pages and args.memory_pages != args.pages:
+                results.append(bench.run("memory", args.memory_pages, max(args.parallelism)))
+        with urllib.request.urlopen(f"{bench.es_url}/_nodes/_local?filter_path=nodes.*.version", timeout=30) as r:
+            es_version = next(iter(json.loads(r.read())["nodes"].values()))["version"]
+        bad = [r for r in results if not r.state.endswith("success")]
+        body = report(results, args, model_s, es_version)
+        print(body)
+        if bad:
+            say(f"runs not successful: {[(r.label, r.state) for r in bad]}; docs not written")
+            return 1
+        if not args.no_write:
+            write_section("dag_e2e", body)
+    finally:
+        if started_node:
+            node.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _ensure_pools(dag: Any, slots: int) -> None:
+    """Create the Airflow pools the DAG's tasks name (as an operator would), with enough slots."""
+    from airflow.models.pool import Pool
+
+    for name in {t.pool for t in dag.tasks if t.pool and t.pool != Pool.DEFAULT_POOL_NAME}:
+        Pool.create_or_update_pool(name, slots=max(slots, 2), description="bench/dag_e2e.py", include_deferred=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
