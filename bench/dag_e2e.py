@@ -347,16 +347,24 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
         ),
         "",
         ("| run | pages | parallelism | ingest tasks | indexed | DAG run s | articles/s (DAG run) "
-        "| ingest tasks s (first start to last end) | articles/s (ingest tasks) | load avg (1 min) |"),
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ingest tasks s (first start to last end) | articles/s (ingest tasks) | rest of the run s "
+         "| load avg (1 min) |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r.label == "warm-up":
             continue
         lines.append(
             f"| {r.label} | {r.pages:,} | {r.parallelism} | {len(r.ingest_spans)} | {r.indexed:,} | {r.wall_s:.1f} "
-            f"| **{r.rate:.1f}** | {r.ingest_window_s:.1f} | {r.ingest_rate:.1f} | {r.loadavg[0]:.1f} |"
+            f"| **{r.rate:.1f}** | {r.ingest_window_s:.1f} | {r.ingest_rate:.1f} "
+            f"| {r.wall_s - r.ingest_window_s:.1f} | {r.loadavg[0]:.1f} |"
         )
+    lines += [
+        "",
+        ("DAG run s: `dag.test()` from start to end (scheduling, `prepare_index`, `list_feeds`, the ingest "
+        "tasks, `summarize` and any other task of the DAG); rest of the run: the part outside the ingest "
+        "tasks' window. Load average: other jobs on the machine compete for the same cores."),
+    ]
     lines += ["", "### Where the time goes (ingest task processes)", ""]
     lines.append(
         "Exclusive wall time per stage summed over the ingest task processes (a stage's time excludes the "
@@ -374,18 +382,27 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
             *rows,
         ]
     lines += ["", "### CPU seconds by process during each run", ""]
-    lines.append("| run | wall s | task processes | Elasticsearch | API server | scheduler loop | site server "
-                 "| sum / (wall x cores) |")
-    lines.append("|---|---|---|---|---|---|---|---|")
     cores = os.cpu_count() or 1
+    lines.append(
+        "All processes of the run (task processes: their own CPU time; the others from /proc). The last "
+        f"column is the ceiling this CPU cost allows on {cores} fully used cores: "
+        f"{cores} x 1000 / (CPU ms per article)."
+    )
+    lines.append("")
+    lines.append("| run | wall s | task processes | Elasticsearch | API server | scheduler loop | site server "
+                 "| our share of wall x cores | CPU ms per article | ceiling articles/s |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if r.label == "warm-up":
             continue
         c = r.cpu
-        busy = sum(c.values()) / (r.wall_s * cores)
+        total = sum(c.values())
+        busy = total / (r.wall_s * cores)
+        per_article = 1000 * total / max(r.indexed, 1)
         lines.append(
             f"| {r.label} | {r.wall_s:.1f} | {c['task processes']:.1f} | {c['elasticsearch']:.1f} "
-            f"| {c['api-server']:.1f} | {c['scheduler loop (dag.test)']:.1f} | {c['site server']:.1f} | {busy:.0%} |"
+            f"| {c['api-server']:.1f} | {c['scheduler loop (dag.test)']:.1f} | {c['site server']:.1f} | {busy:.0%} "
+            f"| {per_article:.1f} | {cores * 1000 / per_article:.0f} |"
         )
     lines += ["", "### Task memory", ""]
     lines.append(
