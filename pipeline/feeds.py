@@ -18,15 +18,18 @@ import feedparser
 
 from pipeline.config import FeedConfig
 from pipeline.fetch import ContentTypeError, FetchError, HttpClient
+from pipeline.pollschedule import max_age_seconds, ttl_seconds
 
 
 class FeedError(Exception):
-    """The feed as a whole is unusable (unreachable, not a feed); ``reason`` is safe to log."""
+    """The feed as a whole is unusable (unreachable, not a feed); ``reason`` is safe to log;
+    ``retry_after_s`` is the server's Retry-After when it refused with one."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,16 @@ def check_feed_safety(content: bytes, url: str) -> None:
 
 
 def parse_feed(content: bytes, url: str, *, content_type: str | None = None) -> list[FeedEntry]:
-    """Entries that carry a link. A malformed ("bozo") feed still yields what parsed; a document
-    with no entries and a parse error is not a feed at all.
+    """Entries that carry a link (see ``parse_feed_document``)."""
+    return parse_feed_document(content, url, content_type=content_type)[0]
+
+
+def parse_feed_document(
+    content: bytes, url: str, *, content_type: str | None = None
+) -> tuple[list[FeedEntry], float | None]:
+    """Entries that carry a link, and the feed's RSS ``<ttl>`` in seconds (None if absent). A
+    malformed ("bozo") feed still yields what parsed; a document with no entries and a parse error
+    is not a feed at all.
 
     ``content_type`` is the raw Content-Type header; it is passed on only when it names a charset,
     because that is the one thing in it feedparser needs (a Windows-1252 feed that says so only in
@@ -89,18 +100,21 @@ def parse_feed(content: bytes, url: str, *, content_type: str | None = None) -> 
                 updated_at=_iso(dict.get(entry, "updated_parsed")),  # no fallback to published
             )
         )
-    return entries
+    return entries, ttl_seconds(parsed.feed.get("ttl"))
 
 
 @dataclass(frozen=True)
 class FeedPoll:
-    """One poll: the entries (empty when the server said 304 Not Modified) and the validators
-    to send next time."""
+    """One poll: the entries (empty when the server said 304 Not Modified), the validators
+    to send next time, and what the publisher said about polling (RSS ``<ttl>``, Cache-Control
+    ``max-age``, in seconds)."""
 
     entries: list[FeedEntry]
     not_modified: bool
     etag: str | None
     last_modified: str | None
+    ttl_s: float | None = None
+    max_age_s: float | None = None
 
 
 def poll_feed_conditional(
@@ -117,13 +131,16 @@ def poll_feed_conditional(
     except ContentTypeError as exc:
         raise FeedError(feed.url, f"not a valid feed: {exc.reason}") from exc
     except FetchError as exc:
-        raise FeedError(feed.url, exc.reason) from exc
+        raise FeedError(feed.url, exc.reason, retry_after_s=getattr(exc, "retry_after_s", None)) from exc
     new_etag = response.headers.get("etag") or etag
     new_modified = response.headers.get("last-modified") or last_modified
+    max_age = max_age_seconds(response.headers.get("cache-control"))
     if response.status == 304:
-        return FeedPoll([], True, new_etag, new_modified)
-    entries = parse_feed(response.content, response.url, content_type=response.headers.get("content-type"))
-    return FeedPoll(entries, False, new_etag, new_modified)
+        return FeedPoll([], True, new_etag, new_modified, max_age_s=max_age)
+    entries, ttl = parse_feed_document(
+        response.content, response.url, content_type=response.headers.get("content-type")
+    )
+    return FeedPoll(entries, False, new_etag, new_modified, ttl_s=ttl, max_age_s=max_age)
 
 
 def poll_feed(feed: FeedConfig, client: HttpClient) -> list[FeedEntry]:

@@ -62,9 +62,13 @@ class BlockedAddressError(FetchError):
 
 
 class HttpStatusError(FetchError):
-    def __init__(self, url: str, status: int, detail: str = "") -> None:
+    """``retry_after_s``: the server's Retry-After, when it sent one (streaming mode waits that
+    long before polling the feed again)."""
+
+    def __init__(self, url: str, status: int, detail: str = "", *, retry_after_s: float | None = None) -> None:
         super().__init__(url, f"HTTP {status}" + (f" ({detail})" if detail else ""))
         self.status = status
+        self.retry_after_s = retry_after_s
 
 
 class TooLargeError(FetchError):
@@ -314,12 +318,13 @@ class HttpClient:
                 continue
             if status not in RETRY_STATUSES:
                 return status, resp_headers, content
-            if last:
-                raise HttpStatusError(url, status, f"after {retries} retries" if retries else "")
             wait = _retry_after(resp_headers.get("retry-after"))
+            if last:
+                raise HttpStatusError(url, status, f"after {retries} retries" if retries else "", retry_after_s=wait)
             if wait is not None and wait > self.settings.max_retry_after_s:
                 raise HttpStatusError(
-                    url, status, f"Retry-After {wait:.0f}s exceeds the {self.settings.max_retry_after_s:.0f}s cap"
+                    url, status, f"Retry-After {wait:.0f}s exceeds the {self.settings.max_retry_after_s:.0f}s cap",
+                    retry_after_s=wait,
                 )
             self.sleep(wait if wait is not None else self.settings.backoff_base_s * 2**attempt)
         raise AssertionError("unreachable")

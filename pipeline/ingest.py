@@ -7,7 +7,7 @@ or page becomes a failure entry (stage, URL, reason) in the report and the rest 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +23,14 @@ from pipeline.dates import find_dates
 from pipeline.decode import decode_page
 from pipeline.enrich import add_entities, add_stories, extractor_for
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
-from pipeline.feedstate import FeedState, load_state, save_state, unseen_entries
+from pipeline.feedstate import FeedState, load_state, save_schedule, save_state, unseen_entries
 from pipeline.fetch import FetchError, HttpClient
 from pipeline.index.bulk import index_articles
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.language import detect_language
+from pipeline.pollschedule import Outcome, PollHints, next_schedule
+from pipeline.ratelimit import HostLimiter
 from pipeline.siterules import load_rules
 from pipeline.urls import canonicalize, host_of
 
@@ -62,6 +64,8 @@ class FeedReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
+    next_due_at: str | None = None  # streaming mode: when this feed is due again
+    interval_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -174,20 +178,19 @@ def article_from_page(
 
 
 def _poll(
-    feed: FeedConfig, client: HttpClient, es: Elasticsearch, alias: str, report: FeedReport
-) -> tuple[list[FeedEntry], FeedPoll | None]:
+    feed: FeedConfig, client: HttpClient, es: Elasticsearch, alias: str, report: FeedReport, state: FeedState
+) -> tuple[list[FeedEntry], FeedPoll | None, FeedError | None]:
     """Conditional GET with the validators stored in Elasticsearch; only entries not indexed yet."""
-    state = load_state(es, alias, feed.url)
     try:
         poll = poll_feed_conditional(feed, client, etag=state.etag, last_modified=state.last_modified)
     except FeedError as exc:
         report.fail("feed", feed.url, exc.reason)
-        return [], None
+        return [], None, exc
     report.not_modified = poll.not_modified
     entries = _unique_entries(poll.entries)
     report.entries = len(entries)
     fresh, report.skipped_seen = unseen_entries(es, alias, entries)
-    return fresh, poll
+    return fresh, poll, None
 
 
 def _remember(es: Elasticsearch, alias: str, feed: FeedConfig, poll: FeedPoll | None, report: FeedReport) -> None:
@@ -199,21 +202,60 @@ def _remember(es: Elasticsearch, alias: str, feed: FeedConfig, poll: FeedPoll | 
                status=304 if poll.not_modified else 200)
 
 
+def _reschedule(
+    es: Elasticsearch, settings: Settings, feed: FeedConfig, state: FeedState, poll: FeedPoll | None,
+    error: FeedError | None, report: FeedReport, polled_at: datetime,
+) -> None:
+    """Streaming mode's next poll of this feed (written in every mode, so switching to streaming
+    starts from what is known). New or updated entries count as a change."""
+    outcome: Outcome
+    if poll is None:
+        outcome, hints = "failed", PollHints(retry_after_s=error.retry_after_s if error else None)
+    else:
+        hints = PollHints(ttl_s=poll.ttl_s, max_age_s=poll.max_age_s)
+        if poll.not_modified:
+            outcome = "not_modified"
+        else:
+            outcome = "changed" if report.entries > report.skipped_seen else "unchanged"
+    schedule = next_schedule(
+        state.schedule, outcome, hints, polled_at,
+        min_interval_s=settings.schedule.min_interval_s, max_interval_s=settings.schedule.max_interval_s,
+    )
+    save_schedule(es, settings.elasticsearch.index_alias, feed.name, feed.url, schedule)
+    report.next_due_at = schedule.next_due_at.isoformat(timespec="seconds")
+    report.interval_s = schedule.interval_s
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def ingest_feed(
-    feed: FeedConfig, settings: Settings, *, es: Elasticsearch | None = None, run_id: str = "manual"
+    feed: FeedConfig,
+    settings: Settings,
+    *,
+    es: Elasticsearch | None = None,
+    run_id: str = "manual",
+    limiter: HostLimiter | None = None,
+    clock: Callable[[], datetime] = _utcnow,
 ) -> FeedReport:
     """Ingest one feed. Bad feeds and pages become failures in the report; an unreachable
-    Elasticsearch raises (the task is retried, and the retry duplicates nothing)."""
+    Elasticsearch raises (the task is retried, and the retry duplicates nothing).
+
+    ``limiter``: a per-host limiter shared with other feeds of the same site (pipeline.group);
+    ``clock``: the time of the poll for the feed's next poll schedule (tests inject one)."""
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
     alias = settings.elasticsearch.index_alias
     http = settings.http if feed.respect_robots is None else replace(settings.http, respect_robots=feed.respect_robots)
-    with HttpClient(http) as client:
-        entries, poll = _poll(feed, client, es, alias, report)
+    polled_at = clock()
+    state = load_state(es, alias, feed.url)
+    with HttpClient(http, limiter=limiter) as client:
+        entries, poll, poll_error = _poll(feed, client, es, alias, report, state)
 
         def articles() -> Iterator[Article]:
             for entry in entries:
@@ -231,6 +273,7 @@ def ingest_feed(
         report.fail("index", failed["url"], failed["reason"])
     es.indices.refresh(index=alias)
     _remember(es, alias, feed, poll, report)
+    _reschedule(es, settings, feed, state, poll, poll_error, report, polled_at)
     report.finished_at = _now()
     write_run_report(es, alias, report.to_dict())
     log.info(

@@ -166,5 +166,12 @@ FEEDSTATE_MAPPINGS: dict[str, Any] = {
         "last_modified": KEYWORD,
         "polled_at": DATE,
         "status": {"type": "integer"},
+        # streaming mode's poll schedule (pipeline.pollschedule)
+        "interval_s": {"type": "float"},
+        "next_due_at": DATE,
+        "last_polled_at": DATE,
+        "last_changed_at": DATE,
+        "ttl_s": {"type": "float"},
+        "max_age_s": {"type": "float"},
     },
 }
