@@ -8,6 +8,7 @@ import logging
 import sys
 import uuid
 
+from pipeline.cli_quality import add_commands as add_quality_commands
 from pipeline.config import ConfigError, load_settings
 
 
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     kibana_import.add_argument("--space", help="Kibana space id (default: $NEWS_KIBANA_SPACE or the default space)")
     kibana_import.add_argument("--wait", type=float, default=300.0, help="seconds to wait for Kibana (default 300)")
     kibana.set_defaults(func=_cmd_kibana)
+    add_quality_commands(sub)  # quality, reprocess, profiles (pipeline.cli_quality)
     return parser
 
 

@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 
 import pipeline
 from pipeline.article import Article
-from pipeline.clean import ExtractionError, clean_article
+from pipeline.clean import ExtractionError, NotAnArticle, clean_article
 from pipeline.config import FeedConfig, Settings
 from pipeline.dates import find_dates
 from pipeline.decode import decode_page
@@ -28,6 +28,7 @@ from pipeline.fetch import FetchError, HttpClient
 from pipeline.index.bulk import index_articles
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
+from pipeline.ingest_extras import RunExtras
 from pipeline.language import detect_language
 from pipeline.pollschedule import Outcome, PollHints, next_schedule
 from pipeline.ratelimit import HostLimiter
@@ -64,6 +65,9 @@ class FeedReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
+    skipped_not_article: int = 0  # section fronts, tag pages: not indexed, not failures (not retried)
+    skips: list[dict[str, str]] = field(default_factory=list)
+    quality_alerts: int = 0
     next_due_at: str | None = None  # streaming mode: when this feed is due again
     interval_s: float | None = None
 
@@ -103,7 +107,8 @@ class PageReport(Protocol):
 
 
 def build_article(
-    entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str
+    entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str,
+    extras: RunExtras | None = None,
 ) -> Article | None:
     """Fetch, clean, date and label one entry's page; None (with a failure recorded) when the page
     cannot be fetched or has no main text at all. A short or paywalled body is kept and flagged."""
@@ -116,7 +121,11 @@ def build_article(
     if response.content_type and response.content_type not in PAGE_CONTENT_TYPES:
         report.fail("fetch", entry.link, f"content type {response.content_type!r} is not HTML")
         return None
-    return article_from_page(response.content, response.url, response.headers, entry, feed, settings, report, run_id)
+    if extras is not None:
+        extras.archive(response.url, response.status, response.headers, response.content)
+    return article_from_page(
+        response.content, response.url, response.headers, entry, feed, settings, report, run_id, extras=extras
+    )
 
 
 def article_from_page(
@@ -130,13 +139,19 @@ def article_from_page(
     run_id: str,
     *,
     fetched_at: str | None = None,
+    extras: RunExtras | None = None,
 ) -> Article | None:
     """Clean, date and label a page already in hand (fetched just now, or read from a WARC
     record, whose capture time is ``fetched_at``); ``headers`` are the HTTP response headers,
     looked up in lower case. None (with a failure recorded) when the page has no main text."""
     page = decode_page(content, headers.get("content-type"))
     try:
-        cleaned = clean_article(page, url, rules=load_rules(Path(settings.config_dir) / "sites"))
+        cleaned = clean_article(page, url, rules=load_rules(Path(settings.config_dir) / "sites"),
+                                learned=extras.learned_for(url) if extras else None)
+    except NotAnArticle as exc:  # a section or tag page: reported, not retried, not indexed
+        if extras is not None:
+            extras.skip(url, str(exc))
+        return None
     except ExtractionError as exc:
         report.fail("extract", url, str(exc))
         return None
@@ -149,7 +164,7 @@ def article_from_page(
     guess = detect_language(
         cleaned.body, seed=settings.language_seed, fallback=cleaned.html_lang or entry.lang or feed.lang
     )
-    return Article(
+    article = Article(
         url=url,
         canonical_url=_canonical(url, cleaned.canonical_url),
         feed=feed.name,
@@ -175,6 +190,9 @@ def article_from_page(
         run_id=run_id,
         pipeline_version=pipeline.__version__,
     )
+    if extras is not None:
+        extras.observe(article, cleaned)
+    return article
 
 
 def _poll(
@@ -250,6 +268,7 @@ def ingest_feed(
     ``clock``: the time of the poll for the feed's next poll schedule (tests inject one)."""
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
+    extras = RunExtras(es, settings, run_id=run_id, feed=feed.name, feed_site=feed.site)
     alias = settings.elasticsearch.index_alias
     http = settings.http if feed.respect_robots is None else replace(settings.http, respect_robots=feed.respect_robots)
     polled_at = clock()
@@ -259,7 +278,7 @@ def ingest_feed(
 
         def articles() -> Iterator[Article]:
             for entry in entries:
-                article = build_article(entry, feed, client, settings, report, run_id)
+                article = build_article(entry, feed, client, settings, report, run_id, extras=extras)
                 if article is not None:
                     yield article
 
@@ -273,6 +292,8 @@ def ingest_feed(
         report.fail("index", failed["url"], failed["reason"])
     es.indices.refresh(index=alias)
     _remember(es, alias, feed, poll, report)
+    report.quality_alerts = len(extras.finish(report.failures))
+    report.skips, report.skipped_not_article = extras.skips[:200], len(extras.skips)
     _reschedule(es, settings, feed, state, poll, poll_error, report, polled_at)
     report.finished_at = _now()
     write_run_report(es, alias, report.to_dict())

@@ -130,6 +130,8 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "share_boilerplate": {"type": "float"},
         "share_other_lang": {"type": "float"},
         "share_not_article": {"type": "float"},
+        "share_failed": {"type": "float"},
+        "pages": _COUNT,
         "fetch_failures": _COUNT,
         "extract_failures": _COUNT,
         "main_lang": KEYWORD,

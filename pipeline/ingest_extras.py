@@ -1,0 +1,94 @@
+"""What a feed run does besides fetch, clean and index: learned boilerplate profiles, the raw-page
+archive and the quality canaries, behind one object so :mod:`pipeline.ingest` only calls it.
+
+- ``learned_for(site, url)``: the site's learned rules for a page (pins and vetoes applied);
+- ``archive(...)``: the fetched page into the run's WARC file, when archiving is on;
+- ``observe(article, cleaned)``: the page's keys into its site's profile, its numbers into the
+  site's canary;
+- ``skip(site, url, reason)``: a page that is not an article (a section or tag page);
+- ``finish(report)``: profiles flushed to Elasticsearch, archive closed, canaries and alerts
+  written. Safe to call when nothing was observed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.article import Article
+from pipeline.canaries import SiteRun, record_quality
+from pipeline.clean import Cleaned
+from pipeline.config import Settings
+from pipeline.profiles import LearnedRules, ProfileStore, load_overrides
+from pipeline.rawarchive import RawArchive, archive_root
+from pipeline.urls import host_of
+
+log = logging.getLogger(__name__)
+
+
+class RunExtras:
+    def __init__(self, es: Elasticsearch, settings: Settings, *, run_id: str, feed: str,
+                 feed_site: str | None = None) -> None:
+        self.es = es
+        self.settings = settings
+        self.alias = settings.elasticsearch.index_alias
+        self.run_id = run_id
+        self.feed = feed
+        self.feed_site = feed_site
+        self.store = ProfileStore(es, self.alias, settings.profiles) if settings.profiles.enabled else None
+        self.overrides = load_overrides(Path(settings.config_dir) / "sites") if self.store else None
+        self.raw = (
+            RawArchive(archive_root(settings.archive, settings.config_dir), run_id=run_id, feed=feed,
+                       gzip=settings.archive.gzip)
+            if settings.archive.enabled else None
+        )
+        self.sites: dict[str, SiteRun] = {}
+        self.skips: list[dict[str, str]] = []
+
+    def site_of(self, url: str) -> str:
+        return self.feed_site or host_of(url)
+
+    def _run(self, site: str) -> SiteRun:
+        return self.sites.setdefault(site, SiteRun(site))
+
+    def learned_for(self, url: str) -> LearnedRules | None:
+        if self.store is None or self.overrides is None:
+            return None
+        profile = self.store.profile(self.site_of(url))
+        return LearnedRules.for_page(profile, self.settings.profiles, self.overrides.for_url(url))
+
+    def archive(self, url: str, status: int, headers: Any, content: bytes) -> None:
+        if self.raw is not None:
+            self.raw.write(url, status, headers, content, site=self.site_of(url))
+
+    def observe(self, article: Article, cleaned: Cleaned) -> None:
+        self._run(article.site).add(article)
+        if self.store is not None and cleaned.observed is not None:
+            self.store.observe(self.site_of(article.url), article.doc_id, cleaned.observed)
+
+    def skip(self, url: str, reason: str) -> None:
+        self._run(self.site_of(url)).not_article += 1
+        self.skips.append({"url": url, "reason": reason})
+        log.info("feed %s: skipped %s: %s", self.feed, url, reason)
+
+    def finish(self, failures: list[Any]) -> list[Any]:
+        """Flush, close, record the canaries (``failures``: the run's Failure entries); returns
+        the quality alerts."""
+        if self.store is not None:
+            self.store.flush()
+        if self.raw is not None:
+            self.raw.close()
+        for failure in failures:
+            if failure.stage in ("fetch", "extract"):
+                run = self._run(self.site_of(failure.url))
+                if failure.stage == "fetch":
+                    run.fetch_failures += 1
+                else:
+                    run.extract_failures += 1
+        if not self.settings.canaries.enabled:
+            return []
+        return record_quality(self.es, self.alias, self.sites, self.settings.canaries, run_id=self.run_id,
+                              feed=self.feed)

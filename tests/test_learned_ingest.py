@@ -1,0 +1,127 @@
+"""Learned boilerplate end to end: the Kreisbote fixture site (40 articles sharing a promo line
+and an "Aus unserem Archiv" block no shipped rule covers) served on 127.0.0.1, ingested into the
+real local Elasticsearch with the raw archive on, then reprocessed from the archive."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from pipeline.clean import clean_article
+from pipeline.cli import main as cli_main
+from pipeline.index.names import feedstate_index
+from pipeline.ingest import ingest_feed
+from pipeline.profiles import load_profile
+from pipeline.profiles.blocks import key_of, normalize_line
+from pipeline.rawarchive import archive_files, iter_pages
+from pipeline.reprocess import reprocess
+from pipeline.samplesite.learnsite import PROMO_LINE, SECTION_PATH, TAG_PATH, LearnSite
+from pipeline.urls import canonicalize
+from tests.learnsite_helpers import body_lines, learn_feed, setup_config
+
+SITE = "kreisbote"
+
+
+@pytest.fixture(scope="module")
+def learn_site() -> Iterator[LearnSite]:
+    with LearnSite() as site:
+        yield site
+
+
+def _docs(es, alias: str) -> dict[str, dict]:
+    hits = es.search(index=alias, size=100, query={"match_all": {}})["hits"]["hits"]
+    return {h["_source"]["canonical_url"]: h["_source"] for h in hits}
+
+
+def test_learned_profile_removes_promo_and_related_block_from_every_page(
+    es, es_url, alias, tmp_path, learn_site, capsys
+) -> None:
+    archive = tmp_path / "raw"
+    settings, client = setup_config(
+        tmp_path, es_url, alias, [learn_feed("kreisbote", learn_site.feed_url(0, 30, lists=True), SITE)],
+        archive={"enabled": True, "url": str(archive)},
+    )
+    report = ingest_feed(settings.feeds[0], settings, es=client, run_id="learn-1")
+    assert report.failures == []
+    assert (report.entries, report.fetched, report.extracted, report.created) == (32, 32, 30, 30)
+
+    # the section front and the tag page are skipped with a reason, not failed, and the feed's
+    # validators are stored (a failure would keep them back, so the pages would be retried forever)
+    assert report.skipped_not_article == 2
+    assert {canonicalize(s["url"]) for s in report.skips} == {
+        canonicalize(learn_site.base_url + SECTION_PATH), canonicalize(learn_site.base_url + TAG_PATH)}
+    assert all(s["reason"].startswith("not an article") for s in report.skips)
+    es.indices.refresh(index=feedstate_index(alias))
+    assert es.count(index=feedstate_index(alias))["count"] == 1
+    assert es.count(index=alias)["count"] == 30
+
+    profile = load_profile(es, alias, SITE)
+    assert profile.articles == 30
+    promo_key = key_of("line", normalize_line(PROMO_LINE))
+    assert promo_key in profile.learned(settings.profiles)
+
+    # pages after the 10th (min_articles) were cleaned with the learned rules during the run;
+    # the first ten were not: the profile did not exist yet
+    docs = _docs(es, alias)
+    articles = learn_site.articles
+    by_n = {a.n: docs[canonicalize(learn_site.base_url + a.path)] for a in articles[:30]}
+    promo_in = [n for n, d in by_n.items() if PROMO_LINE in body_lines(d["body"])]
+    assert promo_in == list(range(10))
+
+    # every fetched page was archived (articles and the two list pages)
+    assert len(archive_files(str(archive))) == 1
+    assert sum(1 for _ in iter_pages(str(archive))) == 32
+
+    result = reprocess(client, settings)
+    assert (result.documents, result.changed, result.unchanged, result.not_article, result.failed) == (32, 10, 20, 2, 0)
+    assert result.not_indexed == 0
+
+    # now every page: all article lines kept, both boilerplate blocks gone, and the removals audit
+    # names the learned rules; precision and recall of the removed lines against the truth
+    docs = _docs(es, alias)
+    removed_total = removed_boiler = boiler_present = 0
+    for article in articles[:30]:
+        url = learn_site.base_url + article.path
+        doc = docs[canonicalize(url)]
+        lines = body_lines(doc["body"])
+        for line in article.article_lines():
+            assert line in lines, (article.n, line)
+        truth = set(article.boilerplate_lines(articles))
+        assert not lines & truth, (article.n, lines & truth)
+        rules = {r["rule"] for r in doc["removals"]}
+        assert f"learned:{promo_key}" in rules
+        assert any(r.startswith("learned:block:") for r in rules)
+        baseline = body_lines(clean_article(httpx.get(url).text, url).body)  # shipped rules only
+        removed = baseline - lines
+        removed_total += len(removed)
+        removed_boiler += len(removed & truth)
+        boiler_present += len(baseline & truth)
+    precision, recall = removed_boiler / removed_total, removed_boiler / boiler_present
+    with capsys.disabled():
+        print(f"\nlearned boilerplate on 30 pages: {removed_total} body lines removed, {removed_boiler} of them "
+              f"boilerplate; {boiler_present} boilerplate lines in the shipped-rules body; "
+              f"precision {precision:.3f}, recall {recall:.3f}")
+    assert precision == 1.0 and recall == 1.0
+    assert boiler_present == 30 * 5  # the promo line and four related-article lines per page
+
+    # a second reprocess finds nothing to change; the CLI reports the same counts as JSON
+    capsys.readouterr()
+    assert cli_main(["--config", settings.config_dir, "reprocess"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["changed"], out["unchanged"], out["not_article"]) == (0, 30, 2)
+
+
+def test_profiles_show_lists_learned_rules(es, es_url, alias, tmp_path, learn_site, capsys) -> None:
+    settings, client = setup_config(
+        tmp_path, es_url, alias, [learn_feed("kreisbote", learn_site.feed_url(0, 12), SITE)],
+    )
+    ingest_feed(settings.feeds[0], settings, es=client, run_id="learn-show")
+    capsys.readouterr()
+    assert cli_main(["--config", settings.config_dir, "profiles", "show", "--site", SITE]) == 0
+    out = capsys.readouterr().out
+    assert "12 articles" in out
+    assert f"learned:{key_of('line', normalize_line(PROMO_LINE))}" in out
+    assert "unterstützen sie unabhängigen lokaljournalismus" in out
