@@ -8,7 +8,9 @@ characters, for the article's ``removals``), the page's keys (for the profile) a
 link statistics (for the not-an-article check).
 
 Never removed, whatever was learned: the title, bylines and dates (metadata), the page's main
-container and its ancestors, and any block holding at least half of the page's long text.
+container and its ancestors, and more than half of the page's long text (paragraphs of 80+
+non-link characters) in all: a profile gone wrong (say, a story republished under many URLs,
+whose paragraphs then recur) cannot empty an article.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def apply_learned(tree: HtmlElement, rules: LearnedRules) -> PageScan:
     total_long = body.long_text if body else 0
     if rules.keys and body is not None:
         skip_depth: int | None = None
+        removed_long = 0
         for block in page.blocks[1:]:
             if skip_depth is not None:
                 if block.depth > skip_depth:
@@ -71,14 +74,15 @@ def apply_learned(tree: HtmlElement, rules: LearnedRules) -> PageScan:
                 skip_depth = None
             if block.protected or id(block.element) in page.main_chain:
                 continue
-            if total_long and block.long_text * 2 >= total_long:
-                continue
+            if total_long and (removed_long + block.long_text) * 2 >= total_long:
+                continue  # never more than half of the page's long text, whatever was learned
             key = block.block_key if block.block_key in rules.keys else None
             if key is None and block.leaf and block.line_key in rules.keys:
                 key = block.line_key
             if key is None:
                 continue
-            removed.append((f"learned:{key}", len(block.text) if block.leaf else _chars(block.element)))
+            removed.append((f"learned:{key}", _chars(block.element)))
+            removed_long += block.long_text
             text_chars -= block.text_len
             link_chars -= block.link_len
             links -= block.links
