@@ -119,7 +119,8 @@ def archive_files(root: str) -> list[str]:
 
 def iter_pages(root: str) -> Iterator[ArchivedPage]:
     """Every archived response record. A damaged file (a worker killed mid-write) yields the
-    records before the damage and logs the rest away instead of stopping the whole scan."""
+    complete records before the damage; a cut-short record (its body shorter than its
+    Content-Length) and the rest are logged and skipped instead of stopping the whole scan."""
     fs, _ = fsspec.core.url_to_fs(root)
     for path in archive_files(root):
         with fs.open(path, "rb") as handle:
@@ -129,6 +130,11 @@ def iter_pages(root: str) -> Iterator[ArchivedPage]:
                     if record.rec_type != "response" or record.http_headers is None:
                         continue
                     content = record.content_stream().read()
+                    declared = record.http_headers.get_header("Content-Length")
+                    if declared and declared.isdigit() and int(declared) != len(content):
+                        log.warning("raw archive: %s is damaged (record of %s cut short), record skipped",
+                                    path, record.rec_headers.get_header("WARC-Target-URI"))
+                        continue
                     yield ArchivedPage(
                         url=record.rec_headers.get_header("WARC-Target-URI") or "",
                         site=record.rec_headers.get_header(SITE_HEADER),
