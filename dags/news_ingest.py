@@ -1,8 +1,18 @@
-"""news_ingest: poll every configured feed, clean its articles, index them into Elasticsearch.
+"""news_ingest: poll the configured feeds, clean their articles, index them into Elasticsearch.
+
+- ``prepare_index``: index template, auxiliary indices, the read alias.
+- ``list_feeds``: the run plan: every feed (``schedule.mode: nightly``), or only the feeds that
+  are due (``streaming``), packed into at most ``ingest.max_feed_groups`` groups; all feeds of
+  one site share a group, so the pipeline's per-host limiter keeps that site's politeness.
+- ``ingest_group``: one mapped task per group (in the Airflow pool ``ingest.pool``); a feed's
+  failure never fails the other feeds.
+- ``summarize``: logs the run summary (per stage, per feed) and writes it to ``<alias>-runs``.
+- ``announce_articles``: emits the asset ``news_articles`` when articles were created or updated
+  (skipped otherwise), so DAGs with ``schedule=[NEWS_ARTICLES]`` run on fresh data only.
 
 Thin by design: each task calls one entry point of the ``pipeline`` library. At parse time the
-file only reads the small config (for the schedule); XComs carry feed configs and counts, never
-article bodies.
+file only reads the small config (schedule, pool, alias); XComs carry feed configs, ids and
+counts, never article bodies.
 """
 
 from __future__ import annotations
@@ -12,13 +22,18 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 
 from pipeline.config import load_settings
 
 log = logging.getLogger(__name__)
-_SCHEDULE = load_settings().schedule
+_CONFIG = load_settings()
 ES_CONNECTION_ID = "news_es"
+# "x-" scheme: a custom URI Airflow does not normalise (and needs no provider lookup to accept).
+# Host part: the Airflow connection; path: the read alias the articles are searched through.
+NEWS_ARTICLES = Asset(
+    name="news_articles", uri=f"x-elasticsearch://{ES_CONNECTION_ID}/{_CONFIG.elasticsearch.index_alias}"
+)
 
 
 def _settings() -> Any:
@@ -47,11 +62,16 @@ def _settings() -> Any:
 
 @dag(
     dag_id="news_ingest",
-    schedule=_SCHEDULE.cron,
-    start_date=pendulum.datetime(2026, 1, 1, tz=_SCHEDULE.timezone),
+    schedule=_CONFIG.schedule.active_cron,
+    start_date=pendulum.datetime(2026, 1, 1, tz=_CONFIG.schedule.timezone),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    },
     tags=["news"],
     doc_md=__doc__,
 )
@@ -65,32 +85,58 @@ def news_ingest() -> None:
         return ensure_index(es_client(settings.elasticsearch), settings.elasticsearch)
 
     @task
-    def list_feeds() -> list[dict[str, Any]]:
-        return [feed.to_dict() for feed in load_settings().feeds]
+    def list_feeds(ti: Any = None) -> list[dict[str, Any]]:
+        """Returns the groups to map over; the rest of the plan goes to the XCom key "plan"."""
+        from pipeline.index.client import es_client
+        from pipeline.runplan import plan_run
 
-    @task(map_index_template="{{ task.op_kwargs['feed']['name'] }}")
-    def ingest(feed: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
+        settings = _settings()
+        streaming = settings.schedule.mode == "streaming"
+        plan = plan_run(settings, es=es_client(settings.elasticsearch) if streaming else None)
+        groups = plan.pop("groups")
+        log.info(
+            "%s run: %d of %d feeds in %d groups; not due: %s", plan["mode"],
+            sum(len(g["feeds"]) for g in groups), plan["feeds_configured"], len(groups),
+            ", ".join(plan["not_due"]) or "none",
+        )
+        ti.xcom_push(key="plan", value={**plan, "groups": len(groups)})
+        return groups
+
+    @task(pool=_CONFIG.ingest.pool, map_index_template="{{ task.op_kwargs['group']['label'] }}")
+    def ingest_group(group: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         from pipeline.config import FeedConfig
-        from pipeline.ingest import ingest_feed
+        from pipeline.group import ingest_group as run_group
 
-        report = ingest_feed(FeedConfig.from_dict(feed), _settings(), run_id=run_id or "airflow")
-        return report.to_dict()
+        feeds = [FeedConfig.from_dict(feed) for feed in group["feeds"]]
+        return {"group": group["index"], **run_group(feeds, _settings(), run_id or "airflow")}
 
-    @task
-    def summarize(reports: list[dict[str, Any]]) -> dict[str, int]:
-        keys = ("entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged", "failures")
-        totals = dict.fromkeys(keys, 0)
-        for report in reports:
-            for key in totals:
-                totals[key] += len(report["failures"]) if key == "failures" else report[key]
-            for failure in report["failures"]:
-                log.warning("feed %s: %s %s: %s", report["feed"], failure["stage"], failure["url"], failure["reason"])
-        log.info("news_ingest totals: %s", totals)
-        return totals
+    # none_failed: a streaming run with no due feed maps zero ingest tasks (skipped); the run is
+    # still summarised.
+    @task(trigger_rule="none_failed")
+    def summarize(plan: dict[str, Any], results: list[dict[str, Any]], run_id: str | None = None) -> dict[str, Any]:
+        from pipeline.index.client import es_client
+        from pipeline.index.runlog import write_run_summary
+        from pipeline.runsummary import log_summary, summarize_run
 
-    reports = ingest.expand(feed=list_feeds())
-    prepare_index() >> reports
-    summarize(reports)
+        settings = _settings()
+        summary = summarize_run(run_id or "airflow", plan, results)
+        log_summary(summary, log)
+        write_run_summary(es_client(settings.elasticsearch), settings.elasticsearch.index_alias, summary)
+        return {key: value for key, value in summary.items() if key not in ("feeds", "not_due")}
+
+    @task(outlets=[NEWS_ARTICLES])
+    def announce_articles(summary: dict[str, Any], outlet_events: Any = None) -> None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        created, updated = summary["totals"]["created"], summary["totals"]["updated"]
+        if not created and not updated:
+            raise AirflowSkipException("no article created or updated: no news_articles asset event")
+        outlet_events[NEWS_ARTICLES].extra = {"run_id": summary["run_id"], "created": created, "updated": updated}
+
+    groups = list_feeds()
+    results = ingest_group.expand(group=groups)
+    prepare_index() >> groups
+    announce_articles(summarize(groups["plan"], results))
 
 
 news_ingest()

@@ -119,6 +119,17 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "failed": _COUNT,
         "not_modified": {"type": "boolean"},
         "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "reason": {"type": "text"}}},
+        # kind "run-summary": one document per DAG run (pipeline.runsummary); counts under totals
+        "mode": KEYWORD,
+        "feeds_configured": _COUNT,
+        "feeds_polled": _COUNT,
+        "feeds_not_due": _COUNT,
+        "groups": _COUNT,
+        "groups_failed": _COUNT,
+        "feeds_failed": KEYWORD,
+        "totals": {"properties": {k: _COUNT for k in (
+            "entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged", "failed")}},
+        "failures_by_stage": {"properties": {k: _COUNT for k in ("feed", "fetch", "extract", "index", "internal")}},
         "skipped_not_article": _COUNT,
         "skips": {"properties": {"url": KEYWORD, "reason": {"type": "text"}}},
         # kind "quality": one document per site, feed and run (pipeline.canaries)

@@ -1,0 +1,122 @@
+"""One mapped ingest task: the feeds of one group (pipeline.feedgroups), one after another, with
+one per-host limiter shared by all of them, so feeds of the same site are polite to it together.
+
+A feed's failure never costs the other feeds their run: bad feeds and pages are failures in the
+feed's report already (pipeline.ingest), and an unexpected error in one feed (a bug, a config
+value that only fails at use) becomes an ``internal`` failure of that feed. Only Elasticsearch
+being unavailable fails the task, after every feed had its turn, so Airflow retries it with
+backoff; the retry duplicates nothing (ids come from canonical URLs, indexed entries are skipped).
+
+The result is the XCom of the task: ids and counts, failures with reasons (at most
+``XCOM_FAILURES_PER_FEED`` per feed; the per-feed run-log document keeps more), never bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from pipeline.config import FeedConfig, Settings
+from pipeline.index.client import es_client
+from pipeline.index.runlog import write_run_report
+from pipeline.ingest import FeedReport, ingest_feed
+from pipeline.ratelimit import HostLimiter
+
+log = logging.getLogger(__name__)
+
+COUNTS = ("entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged")
+XCOM_FAILURES_PER_FEED = 20
+
+
+class ElasticsearchUnavailable(RuntimeError):
+    """Elasticsearch failed during the group; the task should be retried."""
+
+
+def _es_down(exc: Exception) -> bool:
+    """Connection-level errors, and server answers that say "not now" (429, 5xx)."""
+    if isinstance(exc, TransportError):
+        return True
+    return isinstance(exc, ApiError) and (exc.meta.status == 429 or exc.meta.status >= 500)
+
+
+def feed_result(report: dict[str, Any]) -> dict[str, Any]:
+    """The XCom-sized view of one feed's report: counts, failures per stage, a few failures."""
+    failures = report.get("failures") or []
+    by_stage: dict[str, int] = {}
+    for failure in failures:
+        by_stage[failure["stage"]] = by_stage.get(failure["stage"], 0) + 1
+    return {
+        "feed": report["feed"],
+        "url": report["url"],
+        "not_modified": bool(report.get("not_modified")),
+        **{key: int(report.get(key) or 0) for key in COUNTS},
+        "failed": len(failures),
+        "failures_by_stage": by_stage,
+        "failures": [
+            {"stage": f["stage"], "url": f["url"], "reason": f["reason"]} for f in failures[:XCOM_FAILURES_PER_FEED]
+        ],
+        "next_due_at": report.get("next_due_at"),
+        "interval_s": report.get("interval_s"),
+    }
+
+
+def _crashed(feed: FeedConfig, run_id: str, stage: str, exc: Exception) -> dict[str, Any]:
+    report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id)
+    report.fail(stage, feed.url, f"{type(exc).__name__}: {exc}"[:500])
+    report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return report.to_dict()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ingest_group(
+    feeds: Iterable[FeedConfig],
+    settings: Settings,
+    run_id: str,
+    *,
+    es: Elasticsearch | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> dict[str, Any]:
+    """Ingest every feed of the group; ``{"feeds": [feed_result, ...]}``. Raises
+    ElasticsearchUnavailable (after all feeds were tried) if Elasticsearch failed for any."""
+    es = es or es_client(settings.elasticsearch)
+    limiter = HostLimiter(settings.http.per_host_min_interval_s, settings.http.per_host_max_concurrent)
+    results: list[dict[str, Any]] = []
+    es_failed: list[str] = []
+    for feed in feeds:
+        try:
+            report = ingest_feed(feed, settings, es=es, run_id=run_id, limiter=limiter, clock=clock).to_dict()
+        except (TransportError, ApiError) as exc:
+            if not _es_down(exc):
+                report = _crashed(feed, run_id, "internal", exc)
+                log.exception("feed %s: Elasticsearch refused a request", feed.name)
+                _record(es, settings, report)
+            else:
+                es_failed.append(feed.name)
+                report = _crashed(feed, run_id, "index", exc)
+                log.error("feed %s: Elasticsearch unavailable: %s", feed.name, exc)
+        except Exception as exc:  # one feed's bug must not cost the other feeds their run
+            log.exception("feed %s: unexpected error; the group goes on with the next feed", feed.name)
+            report = _crashed(feed, run_id, "internal", exc)
+            _record(es, settings, report)
+        results.append(feed_result(report))
+    if es_failed:
+        raise ElasticsearchUnavailable(
+            f"Elasticsearch was unavailable for feed(s) {', '.join(es_failed)}; retry the task"
+        )
+    return {"feeds": results}
+
+
+def _record(es: Elasticsearch, settings: Settings, report: dict[str, Any]) -> None:
+    """The run-log entry of a feed that crashed (ingest_feed writes it for every other feed)."""
+    try:
+        write_run_report(es, settings.elasticsearch.index_alias, report)
+    except (TransportError, ApiError) as exc:
+        log.warning("feed %s: run-log entry not written: %s", report["feed"], exc)
