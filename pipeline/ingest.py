@@ -293,7 +293,7 @@ def ingest_feed(
     es.indices.refresh(index=alias)
     _remember(es, alias, feed, poll, report)
     report.quality_alerts = len(extras.finish(report.failures))
-    report.skips, report.skipped_not_article = extras.skips[:200], len(extras.skips)
+    report.skips, report.skipped_not_article = extras.skips[:50], len(extras.skips)
     _reschedule(es, settings, feed, state, poll, poll_error, report, polled_at)
     report.finished_at = _now()
     write_run_report(es, alias, report.to_dict())

@@ -150,3 +150,28 @@ def test_title_byline_and_main_text_are_never_removed() -> None:
     assert page.main is not None and page.main.get("class") == "beitrag"
     keys_of_main = {b.block_key for b in page.blocks if b.element is page.main}
     assert keys_of_main == {None}  # the main container never gets a block key
+
+
+def test_keys_ignore_numbers_and_teaser_lists_are_keyed_by_structure() -> None:
+    """Reading-time lines with different numbers are one line key; a teaser list outside the
+    article text (snippets, not link-dense) gets the same block key on two pages whose teasers
+    differ; the article paragraphs get no block key."""
+    from pipeline.extract import parse_page
+
+    def page(minutes: int, teasers: list[str]) -> str:
+        text = "".join(f"<p>{'Ein langer Absatz über die Sitzung des Stadtrats. ' * 3}{i}</p>" for i in range(4))
+        cards = "".join(f'<div class="card"><h3><a href="/{t}">{t}</a></h3><p>Kurz: {t} und mehr dazu.</p></div>'
+                        for t in teasers)
+        return (f'<html><body><div class="page"><article><h1>Titel</h1><p class="rt">Lesezeit: {minutes} Minuten</p>'
+                f'<div class="text">{text}</div></article><section class="more">{cards}</section></div></body></html>')
+
+    first = scan_page(parse_page(page(4, ["Alpha", "Beta"])))
+    second = scan_page(parse_page(page(12, ["Gamma", "Delta", "Epsilon"])))
+    reading = key_of("line", normalize_line("Lesezeit: 4 Minuten"))
+    first_keys, second_keys = first.keys(), second.keys()
+    assert reading in first_keys and reading in second_keys
+    more = [b.block_key for b in first.blocks if b.element.get("class") == "more"]
+    assert more and more[0] is not None
+    assert more[0] in second_keys
+    assert first.main is not None and first.main.get("class") == "text"
+    assert all(b.block_key is None for b in first.blocks if b.element.tag == "p" and b.element.getparent() is first.main)
