@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from functools import cache
 from typing import Any
 
 
@@ -53,9 +54,24 @@ class Article:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_document(self) -> dict[str, Any]:
-        doc = asdict(self)
+        """The fields as a JSON-ready dict plus ``content_hash``. Top-level lists are copied; the
+        dicts inside them (entities, removals) are shared with the article, not deep-copied:
+        ``dataclasses.asdict``'s deep copy was half of the bulk indexer's client CPU time."""
+        doc: dict[str, Any] = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
+            elif is_dataclass(value) and not isinstance(value, type):
+                value = asdict(value)
+            doc[name] = value
         doc["content_hash"] = self.content_hash
         return doc
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def doc_id_for(canonical_url: str) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.helpers import streaming_bulk
 
 from pipeline.article import Article
@@ -108,44 +109,135 @@ def index_articles(
     feed: str | None = None,
 ) -> BulkResult:
     """Index articles into their monthly indices; return counts and the per-document failures
-    (each also written to the dead-letter index with its reason and the original document)."""
+    (each also written to the dead-letter index with its reason and the original document).
+
+    Pipelined: while Elasticsearch writes one chunk (a background thread sends it and waits),
+    this thread reads, looks up and plans the next one, so client and server work overlap. At
+    most one chunk is in flight, and a chunk that shares a document id with the one in flight
+    waits for it first: its lookup must see that write, exactly as without the overlap. Every
+    write has finished (or failed) when this function returns or raises.
+
+    A load of more than one chunk pauses the refresh of the indices it writes to (see
+    :class:`RefreshPause`)."""
     alias = settings.index_alias
     total = BulkResult()
     known: set[str] = set()
-    for chunk in chunked(articles, settings.bulk_chunk_size):
-        result = BulkResult()
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        existing = _existing(es, alias, chunk)
-        actions, by_id = _plan(chunk, existing, alias, now, result)
-        for index in {a["_index"] for a in actions if a["_op_type"] == "index"} - known:
-            ensure_article_index(es, settings, index)
-            known.add(index)
-        rejected: list[dict[str, Any]] = []
-        for ok, item in streaming_bulk(
-            es, actions, chunk_size=settings.bulk_chunk_size, max_chunk_bytes=settings.bulk_max_chunk_bytes,
-            raise_on_error=False, max_retries=5, initial_backoff=1,
-        ):
-            op, info = next(iter(item.items()))
-            if op == "delete":
-                continue
-            if ok:
-                if info["_id"] in existing:
-                    result.updated += 1
-                else:
-                    result.created += 1
-                continue
-            article = by_id[info["_id"]]
-            reason = _reason(info.get("error"))
-            result.failed += 1
-            result.failures.append({"id": info["_id"], "url": article.url, "reason": reason})
-            rejected.append(
-                {"doc_id": info["_id"], "url": article.url, "index": info.get("_index"), "reason": reason,
-                 "document": to_source(article)}
-            )
-        if rejected:
-            write_deadletters(es, alias, rejected, run_id=run_id, feed=feed, stage="index")
-        total.add(result)
+    pause = RefreshPause(es, settings)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer:
+            in_flight: Future[BulkResult] | None = None
+            in_flight_ids: set[str] = set()
+            for number, chunk in enumerate(chunked(articles, settings.bulk_chunk_size)):
+                ids = {article.doc_id for article in chunk}
+                if in_flight is not None and not ids.isdisjoint(in_flight_ids):
+                    total.add(in_flight.result())
+                    in_flight = None
+                result = BulkResult()
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                existing = _existing(es, alias, chunk)
+                actions, by_id = _plan(chunk, existing, alias, now, result)
+                for index in {a["_index"] for a in actions if a["_op_type"] == "index"} - known:
+                    ensure_article_index(es, settings, index)
+                    known.add(index)
+                if number > 0:
+                    pause.add(known)
+                if not actions:  # all unchanged: nothing to write
+                    total.add(result)
+                    continue
+                if in_flight is not None:
+                    total.add(in_flight.result())
+                in_flight = writer.submit(_write, es, settings, actions, existing, by_id, result, run_id, feed)
+                in_flight_ids = ids
+            if in_flight is not None:
+                total.add(in_flight.result())
+    finally:
+        pause.restore()
     return total
+
+
+class RefreshPause:
+    """``refresh_interval`` set to ``settings.bulk_load_refresh_interval`` (default -1) on the
+    indices a long load writes to, and back to ``settings.refresh_interval`` when it ends.
+
+    Why: every refresh turns each written shard's buffer into a new segment, and a load writes
+    to many monthly indices at once; the segments must then be merged, and every chunk's stray
+    lookup (an ids search over all months) gets slower with each segment it must search. Paused,
+    the buffers become segments only when full, and the lookup searches what was visible when
+    the load began - as before, documents written less than one refresh interval ago were never
+    visible to that search (the realtime mget covers the target month).
+
+    Only loads of more than one chunk pause (a feed's usual few articles never do). The restore
+    always writes the configured interval, not a remembered one, so two overlapping loads cannot
+    leave an index paused: the first to finish restores it and the other continues unpaused.
+    Searches on a paused index see new documents only after an explicit refresh (ingestion
+    refreshes after each feed). A process killed mid-load leaves its indices paused until the
+    next load ends or someone restores the interval."""
+
+    def __init__(self, es: Elasticsearch, settings: ElasticsearchSettings) -> None:
+        self._es = es
+        self._paused_value = settings.bulk_load_refresh_interval
+        self._restore_value = settings.refresh_interval
+        self.paused: set[str] = set()
+
+    def add(self, indices: Iterable[str]) -> None:
+        new = sorted(set(indices) - self.paused)
+        if not new or self._paused_value is None:
+            return
+        self._es.indices.put_settings(index=new, settings={"index": {"refresh_interval": self._paused_value}})
+        self.paused.update(new)
+
+    def restore(self) -> None:
+        if not self.paused:
+            return
+        try:
+            self._es.indices.put_settings(
+                index=sorted(self.paused), settings={"index": {"refresh_interval": self._restore_value}}
+            )
+        except (ApiError, TransportError) as exc:  # e.g. the cluster went away mid-load
+            log.warning(
+                "could not restore refresh_interval %s on %d indices (%s): %s; the next load restores it",
+                self._restore_value, len(self.paused), ", ".join(sorted(self.paused)[:5]), exc,
+            )
+            return
+        self.paused.clear()
+
+
+def _write(
+    es: Elasticsearch,
+    settings: ElasticsearchSettings,
+    actions: list[dict[str, Any]],
+    existing: dict[str, dict[str, Any]],
+    by_id: dict[str, Article],
+    result: BulkResult,
+    run_id: str,
+    feed: str | None,
+) -> BulkResult:
+    """One planned chunk: streaming bulk, counts, rejected documents to the dead-letter index."""
+    rejected: list[dict[str, Any]] = []
+    for ok, item in streaming_bulk(
+        es, actions, chunk_size=settings.bulk_chunk_size, max_chunk_bytes=settings.bulk_max_chunk_bytes,
+        raise_on_error=False, max_retries=5, initial_backoff=1,
+    ):
+        op, info = next(iter(item.items()))
+        if op == "delete":
+            continue
+        if ok:
+            if info["_id"] in existing:
+                result.updated += 1
+            else:
+                result.created += 1
+            continue
+        article = by_id[info["_id"]]
+        reason = _reason(info.get("error"))
+        result.failed += 1
+        result.failures.append({"id": info["_id"], "url": article.url, "reason": reason})
+        rejected.append(
+            {"doc_id": info["_id"], "url": article.url, "index": info.get("_index"), "reason": reason,
+             "document": to_source(article)}
+        )
+    if rejected:
+        write_deadletters(es, settings.index_alias, rejected, run_id=run_id, feed=feed, stage="index")
+    return result
 
 
 def _reason(error: Any) -> str:
