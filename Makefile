@@ -20,9 +20,15 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# The Airflow pool of news_ingest's fetch tasks (config ingest.pool): a scheduler never starts a
+# task whose pool does not exist. `airflow dags test` (make run) ignores pools.
+NEWS_FETCH_POOL_SLOTS ?= 4
+
 airflow-db: setup
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+	@pool=$$($(BIN)/python -c 'from pipeline.config import load_settings; print(load_settings().ingest.pool or "")'); \
+	if [ -n "$$pool" ]; then $(BIN)/airflow pools set "$$pool" $(NEWS_FETCH_POOL_SLOTS) "news_ingest feed groups (config ingest.pool)" > /dev/null; fi
 
 ## run: set up, start local Elasticsearch, ingest the bundled sample site through the DAG, search
 run: setup airflow-db es-start
