@@ -277,10 +277,16 @@ class Bench:
             loadavg=os.getloadavg(), site=site.info,
         )
         result.cpu["task processes"] = sum(t.get("cpu_s", 0.0) for t in timings)
+        result.extra["not_successful"] = sorted(
+            f"{ti.task_id}[{ti.map_index}]: {ti.state}" for ti in dag_run.get_task_instances()
+            if str(ti.state) not in ("success", "skipped")
+        )
         self._delete(alias)
         say(
             f"[{label}] {result.state}: {result.indexed} articles in {wall:.1f} s = {result.rate:.1f} articles/s "
             f"(ingest tasks {result.ingest_window_s:.1f} s = {result.ingest_rate:.1f}/s)"
+            + (f"; not successful: {', '.join(result.extra['not_successful'])}" if result.extra["not_successful"]
+               else "")
         )
         return result
 
@@ -531,10 +537,16 @@ def main(argv: list[str] | None = None) -> int:
         body = report(results, args, model_s, es_version)
         print(body)
         if bad:
-            say(f"runs not successful: {[(r.label, r.state) for r in bad]}; docs not written")
+            say(f"runs not successful: {[(r.label, r.state, r.extra['not_successful']) for r in bad]}; "
+                f"docs not written; logs kept in {work}")
+            args.keep = True
             return 1
         if not args.no_write:
             write_section("dag_e2e", body)
+    except BaseException:
+        say(f"failed; logs kept in {work}")
+        args.keep = True
+        raise
     finally:
         if started_node:
             node.stop()
