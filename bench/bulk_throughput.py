@@ -5,63 +5,59 @@ entities, LSH bands) through the real ``pipeline.index.bulk.index_articles`` on 
 (target >= 2,000 docs/s), the chunk size chosen by measurement, and proof that the indexer's
 memory does not grow with the number of documents.
 
-Method: a dedicated local node (port 9295, cluster ``news-bench``, replicas 0) is started and
-stopped by this script. Every measurement runs in a fresh worker subprocess (so ``ru_maxrss`` is
-that run's own peak) with a unique alias and ``ensure_index`` first:
-  1. chunk sizes 100, 250, 500, 1000, 2000 on 10k documents each;
-  2. the fastest chunk size on 50k documents, then the same 50k again (all unchanged: skip path);
+Method: a dedicated local node (port 9460 unless --port / $BENCH_ES_PORT, heap 1g unless --heap,
+cluster ``news-bench``, replicas 0) is started and stopped by this script. Every measurement runs
+in a fresh worker subprocess (so its peak RSS, VmHWM, is that run's own) with a unique alias and
+``ensure_index`` first, after two discarded warm-up runs:
+  1. chunk sizes 250, 500, 1000, 2000 on 20k new documents each, twice, interleaved; the chunk
+     size with the best median wins;
+  2. the winner on 50k documents: a first run (all new), the same with the refresh pause off
+     (``bulk_load_refresh_interval: null``), and a re-run of the same 50k (all unchanged: the skip
+     path); with --baseline-rev REV also the ``pipeline`` package of git revision REV (extracted
+     with ``git archive``) on the same 50k, for a same-run before/after comparison;
   3. tracemalloc peak of Python allocations at 10k vs 50k (separate runs: tracemalloc slows
-     everything, so its runs are not used for docs/s);
-  4. cProfile of one 10k run (top functions by cumulative time).
-Each timed run also splits its wall time into phases by wrapping (not changing) the module's
-functions: article generation, lookup (``_existing``: mget + ids search), planning (``_plan``:
-``to_source``, hashes) and ``streaming_bulk`` (serialisation + HTTP + Elasticsearch).
+     everything, so its runs are not used for docs/s).
+Each run records the 1-minute load average when it starts, the client's CPU time (all threads)
+and the Elasticsearch process's CPU time (/proc/<pid>/stat), so that runs on a shared machine can
+be compared by CPU per document as well as by wall time. Phases come from wrapping (not changing)
+the module's functions: generation (benchmark input, ``bench.synthetic.indexing_articles``), lookup
+(``_existing``: mget + ids search), planning (``_plan``) and writing (``_write``, which runs in the
+indexer's writer thread, overlapping the other phases; ``streaming_bulk`` in a baseline revision).
 
-Run: .venv/bin/python bench/bulk_throughput.py  -> section of docs/benchmarks.md
+Run: .venv/bin/python bench/bulk_throughput.py [--baseline-rev REV] [--no-doc]
+     -> section of docs/benchmarks.md
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from elasticsearch import Elasticsearch
-
-from bench import machine_line, write_section
-from bench.synthetic import synthetic_articles
-from pipeline.config import ElasticsearchSettings
-from pipeline.index import bulk
-from pipeline.index.client import es_client
-from pipeline.index.names import article_pattern
-from pipeline.index.template import ensure_index
-from pipeline.localnode import LocalNode, NodeSettings
-
-PORT = 9295
-URL = f"http://127.0.0.1:{PORT}"
-CHUNK_SIZES = (100, 250, 500, 1000, 2000)
-SMALL, LARGE = 10_000, 50_000
+CHUNK_SIZES = (250, 500, 1000, 2000)
+SWEEP, LARGE, MEM_SMALL = 20_000, 50_000, 10_000
 TARGET = 2000.0
-PROGRESS_EVERY = 5000
+PROGRESS_EVERY = 10_000
 
 
 # ---------------------------------------------------------------- worker (one measured run)
 class Phases:
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {"generate": 0.0, "lookup": 0.0, "plan": 0.0, "bulk": 0.0}
+        self.seconds: dict[str, float] = {"generate": 0.0, "lookup": 0.0, "plan": 0.0, "write": 0.0}
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -95,36 +91,53 @@ def _progress(items: Iterable[Any], total: int, label: str) -> Iterator[Any]:
             print(f"  [{label}] {n}/{total} docs, {n / elapsed:.0f} docs/s", file=sys.stderr, flush=True)
 
 
+def _peak_rss_mb() -> float:
+    """VmHWM: this process's own peak RSS. (``ru_maxrss`` is not: Linux carries the parent's peak
+    over the fork and exec of a subprocess, so every worker would report the orchestrator's.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("pipeline_root"):  # a baseline revision's pipeline package, bench input from here
+        sys.path.insert(0, spec["pipeline_root"])
+    from bench.synthetic import indexing_articles
+    from pipeline.config import ElasticsearchSettings
+    from pipeline.index import bulk
+    from pipeline.index.client import es_client
+    from pipeline.index.names import article_pattern
+    from pipeline.index.template import ensure_index
+
     settings = ElasticsearchSettings(
-        url=URL, index_alias=spec["alias"], bulk_chunk_size=spec["chunk"], number_of_replicas=0,
+        url=spec["url"], index_alias=spec["alias"], bulk_chunk_size=spec["chunk"], number_of_replicas=0,
         request_timeout_s=120.0,
     )
+    known = {f.name for f in fields(settings)}
+    settings = replace(settings, **{k: v for k, v in spec.get("settings", {}).items() if k in known})
     es = es_client(settings)
     ensure_index(es, settings)
-    mode = spec["mode"]
-    count = spec["count"]
-    label = f"{mode} chunk={spec['chunk']} n={count}"
+    count, label = spec["count"], spec["label"]
     phases = Phases()
-    if mode == "timed":
-        bulk._existing = phases.wrap("lookup", bulk._existing)  # type: ignore[assignment]
-        bulk._plan = phases.wrap("plan", bulk._plan)  # type: ignore[assignment]
-        original_bulk = bulk.streaming_bulk
+    if spec["mode"] == "timed":
+        bulk._existing = phases.wrap("lookup", bulk._existing)  # type: ignore[attr-defined]
+        bulk._plan = phases.wrap("plan", bulk._plan)  # type: ignore[attr-defined]
+        if hasattr(bulk, "_write"):
+            bulk._write = phases.wrap("write", bulk._write)
+        else:  # a sequential baseline: the write is the streaming_bulk iteration
+            original_bulk = bulk.streaming_bulk
 
-        def timed_bulk(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            return phases.wrap_iter("bulk", original_bulk(*args, **kwargs))
+            def timed_bulk(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                return phases.wrap_iter("write", original_bulk(*args, **kwargs))
 
-        bulk.streaming_bulk = timed_bulk  # type: ignore[assignment]
-    articles = _progress(phases.wrap_iter("generate", synthetic_articles(count)), count, label)
-    if mode == "tracemalloc":
+            bulk.streaming_bulk = timed_bulk  # type: ignore[assignment]
+    articles = _progress(phases.wrap_iter("generate", indexing_articles(count)), count, label)
+    if spec["mode"] == "tracemalloc":
         tracemalloc.start()
-    profiler = cProfile.Profile() if mode == "profile" else None
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    if profiler is not None:
-        result = profiler.runcall(bulk.index_articles, es, articles, settings, run_id="bench")
-    else:
-        result = bulk.index_articles(es, articles, settings, run_id="bench")
+    result = bulk.index_articles(es, articles, settings, run_id="bench")
     wall = time.perf_counter() - start
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     out: dict[str, Any] = {
@@ -132,215 +145,281 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_s": wall,
         "docs_per_s": count / wall,
         "client_cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
-        "maxrss_mb": cpu1.ru_maxrss / 1024,
+        "maxrss_mb": _peak_rss_mb(),
         "created": result.created,
         "updated": result.updated,
         "unchanged": result.unchanged,
         "failed": result.failed,
         "phases": phases.seconds,
     }
-    if mode == "tracemalloc":
+    if spec["mode"] == "tracemalloc":
         out["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    if profiler is not None:
-        stats = pstats.Stats(profiler)
-        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)  # type: ignore[attr-defined]
-        out["profile"] = [
-            {"func": f"{Path(f).name}:{line}({name})", "ncalls": nc, "tottime": tt, "cumtime": ct}
-            for (f, line, name), (_cc, nc, tt, ct, _callers) in rows[:15]
-        ]
     es.indices.refresh(index=article_pattern(spec["alias"]))
+    out["indexed"] = es.count(index=spec["alias"])["count"]
     return out
 
 
 # ---------------------------------------------------------------- orchestrator
-def run(spec: dict[str, Any]) -> dict[str, Any]:
-    print(f"run {spec}", file=sys.stderr, flush=True)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(spec)], stdout=subprocess.PIPE, text=True, check=True
-    )
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(
-        f"  -> {result['docs_per_s']:.0f} docs/s, maxrss {result['maxrss_mb']:.0f} MB, "
-        f"created {result['created']} unchanged {result['unchanged']} failed {result['failed']}",
-        file=sys.stderr, flush=True,
-    )
-    return result
+class Bench:
+    def __init__(self, url: str, es_pid: int, tag: str, baseline_root: str | None) -> None:
+        self.url, self.es_pid, self.tag, self.baseline_root = url, es_pid, tag, baseline_root
+        self.runs = 0
+
+    def es_cpu_s(self) -> float:
+        stat = Path(f"/proc/{self.es_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run(self, label: str, *, chunk: int, count: int, mode: str = "timed", alias: str | None = None,
+            settings: dict[str, Any] | None = None, baseline: bool = False, keep: bool = False) -> dict[str, Any]:
+        self.runs += 1
+        spec = {
+            "label": label, "url": self.url, "alias": alias or f"{self.tag}-r{self.runs}", "chunk": chunk,
+            "count": count, "mode": mode, "settings": settings or {},
+            "pipeline_root": self.baseline_root if baseline else None,
+        }
+        print(f"run {label}: chunk {chunk}, {count} docs", file=sys.stderr, flush=True)
+        load = os.getloadavg()[0]
+        es0 = self.es_cpu_s()
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(spec)], stdout=subprocess.PIPE, text=True, check=True
+        )
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        result["server_cpu_s"] = self.es_cpu_s() - es0  # includes the worker's ensure_index and refresh
+        result["load1"] = load
+        print(
+            f"  -> {result['docs_per_s']:.0f} docs/s, client {result['client_cpu_s'] / count * 1e3:.3f} ms/doc,"
+            f" server {result['server_cpu_s'] / count * 1e3:.3f} ms/doc, maxrss {result['maxrss_mb']:.0f} MB,"
+            f" created {result['created']} unchanged {result['unchanged']} failed {result['failed']},"
+            f" load {load:.2f}", file=sys.stderr, flush=True,
+        )
+        if not keep:
+            self.drop(spec["alias"])
+        return result
+
+    def drop(self, alias: str) -> None:
+        from elasticsearch import Elasticsearch
+
+        es = Elasticsearch(self.url, request_timeout=120)
+        es.options(ignore_status=404).indices.delete(index=f"{alias}-*", expand_wildcards="all")
+        es.close()
 
 
-def drop(es: Elasticsearch, alias: str) -> None:
-    es.options(ignore_status=404).indices.delete(index=f"{alias}-*", expand_wildcards="all")
-
-
-def generation_cost(n: int = 5000) -> float:
-    start = time.perf_counter()
-    for _ in synthetic_articles(n, seed=7):
-        pass
-    return (time.perf_counter() - start) / n
+def per_doc(r: dict[str, Any], key: str) -> float:
+    return r[key] / r["count"] * 1e3
 
 
 def phase_cells(r: dict[str, Any]) -> str:
-    p = r["phases"]
-    wall = r["wall_s"]
-    other = max(wall - sum(p.values()), 0.0)
-    return " | ".join(
-        f"{p[k] / wall * 100:.0f}%" for k in ("generate", "lookup", "plan", "bulk")
-    ) + f" | {other / wall * 100:.0f}%"
+    p, wall = r["phases"], r["wall_s"]
+    return " | ".join(f"{p[k] / wall * 100:.0f}%" for k in ("generate", "lookup", "plan", "write"))
+
+
+def ceiling(r: dict[str, Any]) -> float:
+    """docs/s if client and server kept both cores busy and nothing else ran (an estimate)."""
+    return 2 / ((r["client_cpu_s"] + r["server_cpu_s"]) / r["count"])
 
 
 def report(info: dict[str, Any]) -> str:
-    sweep: list[dict[str, Any]] = info["sweep"]
-    best, big, rerun = info["best"], info["big"], info["rerun"]
-    mem10, mem50, prof = info["mem10"], info["mem50"], info["profile"]
-    gen_us = info["gen_s"] * 1e6
+    from bench import machine_line
+
+    sweep: dict[int, list[dict[str, Any]]] = info["sweep"]
+    best, big, nopause, rerun = info["best"], info["big"], info["nopause"], info["rerun"]
+    mem10, mem50, baseline = info["mem10"], info["mem50"], info.get("baseline")
+    lb, la = info["load_before"], info["load_after"]
     lines = [
         "## Bulk indexing throughput (`bench/bulk_throughput.py`)",
         "",
         machine_line(info["es_version"]),
-        f"Local node: `LocalNode` on port {PORT}, heap {info['heap']}, 1 shard, 0 replicas, default refresh",
-        ("interval; client and node share the same 2 cores. A discarded 5,000-document warm-up run"
-         " precedes the sweep; each run's wall time includes creating its 24 monthly indices."),
+        (f"Load average (1/5/15 min) at start: {lb[0]:.2f}/{lb[1]:.2f}/{lb[2]:.2f}, at end: {la[0]:.2f}/{la[1]:.2f}/"
+         f"{la[2]:.2f}; each row gives the 1-minute load when its run started (2 cores: above ~0.5, other"
+         " jobs compete with the client and the node, and wall-time figures drop)."),
+        (f"Local node: `LocalNode` on port {info['port']}, heap {info['heap']}, 1 shard and 0 replicas per"
+         " monthly index, template refresh interval 30s; client and node share the same 2 cores. Two discarded"
+         " warm-up runs (10,000 documents each) precede the measurements."),
         "",
-        "Method: synthetic German articles from `bench/synthetic.py` (seeded; body 4,096 characters",
-        (f"≈ 4.1 KB UTF-8, 5-10 entities, 16 LSH bands, story id, dates over 24 months = 24 monthly"
-         f" indices); indexed document ≈ {info['doc_kb']:.1f} KB of JSON (body also copied to `body_de`)."),
-        "Every run goes through the real `pipeline.index.bulk.index_articles` in a fresh subprocess",
-        "(unique alias, `ensure_index` first), so `ru_maxrss` is that run's own peak. `bulk_chunk_size`",
-        "is the chunk of articles looked up (mget + ids search) and written per round;",
-        "`bulk_max_chunk_bytes` stays 10 MB. docs/s = documents / wall time of `index_articles`,",
-        ("including generating the articles in the same process"
-         f" ({gen_us:.0f} µs/doc measured separately, i.e. a {1e6 / gen_us:,.0f} docs/s ceiling on its own)."),
-        "Phase shares come from wrapping (not changing) `_existing` (lookup), `_plan` and `streaming_bulk`.",
+        "Method: synthetic German articles from `bench.synthetic.indexing_articles` (seeded; body ≈ 4,090",
+        (f"characters ≈ 4.1 KB, 5-10 entities, 16 LSH bands, story id, dates over 24 months = 24 monthly indices;"
+         f" generating one costs {info['gen_us']:.0f} µs); indexed document ≈ {info['doc_kb']:.1f} KB of JSON"
+         " (body also copied to `body_de`)."),
+        "Every run goes through the real `pipeline.index.bulk.index_articles` in a fresh subprocess (unique",
+        "alias, `ensure_index` first), so its peak RSS (VmHWM) is that run's own. docs/s = documents / wall time of",
+        "`index_articles`, generation of the input included. CPU per document: the client process (all",
+        "threads) and the Elasticsearch process, measured separately; the ceiling column is 2 cores divided",
+        "by their sum, the rate the run would reach if nothing else used the machine and client and node",
+        "always overlapped (an estimate, for comparing runs made under different load).",
         "",
-        "### Chunk size sweep (10,000 new documents each)",
+        f"### Chunk size sweep ({SWEEP:,} new documents, two rounds, interleaved)",
         "",
-        "| chunk | docs/s | wall s | client CPU s | peak RSS MB | generate | lookup | plan | bulk | other |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| chunk | docs/s round 1 / 2 | median docs/s | client CPU ms/doc | server CPU ms/doc | ceiling docs/s | peak RSS MB | load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in sweep:
+    for chunk, runs in sweep.items():
+        med = statistics.median(r["docs_per_s"] for r in runs)
+        rates = " / ".join(f"{r['docs_per_s']:,.0f}" for r in runs)
+        loads = " / ".join(f"{r['load1']:.1f}" for r in runs)
         lines.append(
-            f"| {r['chunk']} | {r['docs_per_s']:,.0f} | {r['wall_s']:.1f} | {r['client_cpu_s']:.1f} |"
-            f" {r['maxrss_mb']:.0f} | {phase_cells(r)} |"
+            f"| {chunk} | {rates} | {med:,.0f} |"
+            f" {statistics.median(per_doc(r, 'client_cpu_s') for r in runs):.3f} |"
+            f" {statistics.median(per_doc(r, 'server_cpu_s') for r in runs):.3f} |"
+            f" {statistics.median(ceiling(r) for r in runs):,.0f} |"
+            f" {max(r['maxrss_mb'] for r in runs):.0f} | {loads} |"
         )
+    rows = [("first run (all new)", big), ("first run, refresh pause off", nopause),
+            ("re-run (all unchanged, skip path)", rerun)]
+    if baseline is not None:
+        rows.insert(2, (f"first run, baseline `{info['baseline_rev']}`", baseline))
     lines += [
         "",
-        f"Fastest: chunk size **{best}**.",
+        f"Best median: chunk size **{best}**.",
         "",
-        f"### 50,000 documents at chunk size {best}",
+        f"### {LARGE:,} documents at chunk size {best}",
         "",
-        ("| run | docs/s | wall s | client CPU s | created | unchanged | failed | peak RSS MB |"
-         " generate | lookup | plan | bulk | other |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ("| run | docs/s | wall s | client CPU ms/doc | server CPU ms/doc | ceiling docs/s | created | unchanged |"
+         " failed | indexed | peak RSS MB | generate | lookup | plan | write (overlaps) | load |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in (("first run (all new)", big), ("re-run (all unchanged, skip path)", rerun)):
+    for name, r in rows:
         lines.append(
-            f"| {name} | {r['docs_per_s']:,.0f} | {r['wall_s']:.1f} | {r['client_cpu_s']:.1f} | {r['created']} |"
-            f" {r['unchanged']} | {r['failed']} | {r['maxrss_mb']:.0f} | {phase_cells(r)} |"
+            f"| {name} | {r['docs_per_s']:,.0f} | {r['wall_s']:.1f} | {per_doc(r, 'client_cpu_s'):.3f} |"
+            f" {per_doc(r, 'server_cpu_s'):.3f} | {ceiling(r):,.0f} | {r['created']} | {r['unchanged']} |"
+            f" {r['failed']} | {r['indexed']} | {r['maxrss_mb']:.0f} | {phase_cells(r)} | {r['load1']:.2f} |"
         )
-    small = next(r for r in sweep if r["chunk"] == best)
+    small = max(sweep[best], key=lambda r: r["maxrss_mb"])
     lines += [
         "",
         "### Indexer memory: 10k vs 50k documents",
         "",
         "| documents | peak RSS MB (timed run) | tracemalloc peak MB (separate run) |",
         "|---|---|---|",
-        f"| 10,000 | {small['maxrss_mb']:.1f} | {mem10['tracemalloc_peak_mb']:.1f} |",
-        f"| 50,000 | {big['maxrss_mb']:.1f} | {mem50['tracemalloc_peak_mb']:.1f} |",
+        f"| {MEM_SMALL:,} / {SWEEP:,} | {small['maxrss_mb']:.1f} ({SWEEP:,}) | {mem10['tracemalloc_peak_mb']:.1f} ({MEM_SMALL:,}) |",
+        f"| {LARGE:,} | {big['maxrss_mb']:.1f} | {mem50['tracemalloc_peak_mb']:.1f} |",
         "",
-        f"### cProfile, one 10,000-document run at chunk size {prof['chunk']} (top by cumulative time)",
+        "### Conclusion",
         "",
-        f"Profiled run: {prof['wall_s']:.1f} s wall ({prof['docs_per_s']:,.0f} docs/s under the profiler).",
+        *info["conclusion"],
         "",
-        "| function | calls | tottime s | cumtime s |",
-        "|---|---|---|---|",
     ]
-    for row in prof["profile"][:12]:
-        lines.append(f"| `{row['func']}` | {row['ncalls']} | {row['tottime']:.2f} | {row['cumtime']:.2f} |")
-    lines += ["", "### Conclusion", "", *info["conclusion"], ""]
     return "\n".join(lines)
 
 
 def conclusion(info: dict[str, Any]) -> list[str]:
-    big, rerun, best = info["big"], info["rerun"], info["best"]
-    mem10, mem50 = info["mem10"], info["mem50"]
-    small = next(r for r in info["sweep"] if r["chunk"] == best)
+    big, nopause, rerun, best = info["big"], info["nopause"], info["rerun"], info["best"]
+    mem10, mem50, baseline = info["mem10"], info["mem50"], info.get("baseline")
     met = big["docs_per_s"] >= TARGET
-    p = big["phases"]
-    share = {k: v / big["wall_s"] * 100 for k, v in p.items()}
     out = [
-        f"- Throughput: {big['docs_per_s']:,.0f} docs/s on 50k documents at chunk size {best}: target of"
-        f" {TARGET:,.0f} docs/s **{'met' if met else 'missed'}**"
-        + ("" if met else f" (by {(1 - big['docs_per_s'] / TARGET) * 100:.0f}%)") + ".",
-        (f"- Where the 50k run's wall time goes: generation {share['generate']:.0f}% (benchmark input, not the"
-        f" pipeline), lookup (mget + ids search) {share['lookup']:.0f}%, planning {share['plan']:.0f}%,"
-        f" streaming_bulk {share['bulk']:.0f}%. Client CPU {big['client_cpu_s']:.1f} s of"
-        f" {big['wall_s']:.1f} s wall: the rest of the time the client waits for Elasticsearch, which"
-         " competes for the same 2 cores."),
+        (f"- Throughput: {big['docs_per_s']:,.0f} docs/s on 50k documents at chunk size {best} (load"
+         f" {big['load1']:.2f} at its start): target of {TARGET:,.0f} docs/s **{'met' if met else 'missed'}**"
+         + ("" if met else f" (by {(1 - big['docs_per_s'] / TARGET) * 100:.0f}%)")
+         + f". CPU per document: client {per_doc(big, 'client_cpu_s'):.3f} ms, Elasticsearch"
+         f" {per_doc(big, 'server_cpu_s'):.3f} ms; on two otherwise idle cores that allows about"
+         f" {ceiling(big):,.0f} docs/s."),
+        (f"- Refresh pause: with it off, the same 50k run costs {per_doc(nopause, 'server_cpu_s'):.3f} ms of"
+         f" Elasticsearch CPU per document instead of {per_doc(big, 'server_cpu_s'):.3f}"
+         f" ({nopause['docs_per_s']:,.0f} vs {big['docs_per_s']:,.0f} docs/s)."),
+    ]
+    if baseline is not None:
+        out.append(
+            f"- Baseline `{info['baseline_rev']}` (sequential lookup/plan/write, asdict documents, no pause) on the"
+            f" same node and input: {baseline['docs_per_s']:,.0f} docs/s, client {per_doc(baseline, 'client_cpu_s'):.3f}"
+            f" + server {per_doc(baseline, 'server_cpu_s'):.3f} ms CPU per document."
+        )
+    out += [
         (f"- Skip path: re-indexing the same 50k unchanged articles runs at {rerun['docs_per_s']:,.0f} docs/s"
          f" ({rerun['unchanged']} unchanged, {rerun['created']} created, {rerun['updated']} updated)."),
-        (f"- Memory: peak RSS {small['maxrss_mb']:.0f} MB at 10k vs {big['maxrss_mb']:.0f} MB at 50k;"
-        f" tracemalloc peak {mem10['tracemalloc_peak_mb']:.1f} MB vs {mem50['tracemalloc_peak_mb']:.1f} MB"
-        f" — {'flat' if mem50['tracemalloc_peak_mb'] < 1.2 * mem10['tracemalloc_peak_mb'] else 'NOT flat'}"
-         " in the number of documents (bounded by the chunk)."),
+        (f"- Memory: peak RSS {max(r['maxrss_mb'] for r in info['sweep'][best]):.0f} MB at {SWEEP // 1000}k vs"
+         f" {big['maxrss_mb']:.0f} MB at 50k; tracemalloc peak {mem10['tracemalloc_peak_mb']:.1f} MB at 10k vs"
+         f" {mem50['tracemalloc_peak_mb']:.1f} MB at 50k — "
+         f"{'flat' if mem50['tracemalloc_peak_mb'] < 1.2 * mem10['tracemalloc_peak_mb'] else 'NOT flat'}"
+         " in the number of documents (bounded by two chunks: one planned, one in flight)."),
     ]
-    out += info.get("notes", [])
     return out
+
+
+def _baseline_root(rev: str, into: Path) -> str:
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "pipeline"], stdout=subprocess.PIPE, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return str(into)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_ES_PORT", "9460")))
+    parser.add_argument("--heap", default=os.environ.get("BENCH_ES_HEAP", "1g"))
     parser.add_argument("--sizes", default=",".join(map(str, CHUNK_SIZES)))
-    parser.add_argument("--small", type=int, default=SMALL)
-    parser.add_argument("--large", type=int, default=LARGE)
+    parser.add_argument("--baseline-rev", help="also run this git revision's pipeline package on the 50k load")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2k/5k documents, no doc written")
     args = parser.parse_args()
+    if args.quick:
+        global SWEEP, LARGE, MEM_SMALL
+        SWEEP, LARGE, MEM_SMALL = 2000, 5000, 1000
+        args.no_doc = True
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
 
-    node_settings = NodeSettings(http_port=PORT, cluster_name="news-bench")
+    from elasticsearch import Elasticsearch
+
+    from bench import write_section
+    from bench.synthetic import indexing_articles
+    from pipeline.index import bulk
+    from pipeline.localnode import LocalNode, NodeSettings
+
+    node_settings = NodeSettings(http_port=args.port, cluster_name="news-bench", heap=args.heap)
     node = LocalNode(node_settings)
+    load_before = os.getloadavg()
     node.start()
-    try:
-        es = Elasticsearch(URL, request_timeout=120)
-        info: dict[str, Any] = {"es_version": es.cat.nodes(h="version", format="json")[0]["version"], "heap": node_settings.heap}
-        tag = f"bench{os.getpid()}"
-        sample = next(synthetic_articles(1))
-        info["doc_kb"] = len(json.dumps(bulk.to_source(sample)).encode()) / 1000
-        info["gen_s"] = generation_cost()
-        # warm the JVM (and the page cache) so the first chunk size is not penalised
-        run({"mode": "timed", "alias": f"{tag}-warmup", "chunk": 500, "count": 5000})
-        drop(es, f"{tag}-warmup")
-        sweep = []
-        for chunk in (int(s) for s in args.sizes.split(",")):
-            alias = f"{tag}-c{chunk}"
-            sweep.append(run({"mode": "timed", "alias": alias, "chunk": chunk, "count": args.small}))
-            drop(es, alias)
-        info["sweep"] = sweep
-        best = max(sweep, key=lambda r: r["docs_per_s"])["chunk"]
-        info["best"] = best
-        alias = f"{tag}-big"
-        info["big"] = run({"mode": "timed", "alias": alias, "chunk": best, "count": args.large})
-        info["rerun"] = run({"mode": "timed", "alias": alias, "chunk": best, "count": args.large})
-        drop(es, alias)
-        for key, count in (("mem10", args.small), ("mem50", args.large)):
-            alias = f"{tag}-{key}"
-            info[key] = run({"mode": "tracemalloc", "alias": alias, "chunk": best, "count": count})
-            drop(es, alias)
-        alias = f"{tag}-prof"
-        info["profile"] = run({"mode": "profile", "alias": alias, "chunk": best, "count": args.small})
-        drop(es, alias)
-        info["conclusion"] = conclusion(info)
-        text = report(info)
-        print(text)
-        if not args.no_doc:
-            write_section("bulk_throughput", text)
-        raw = os.environ.get("BENCH_RAW_JSON")
-        if raw:
-            Path(raw).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    finally:
-        node.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        try:
+            url = node_settings.url
+            es = Elasticsearch(url, request_timeout=120)
+            pid = int(node_settings.pid_file.read_text().strip())
+            baseline_root = _baseline_root(args.baseline_rev, Path(tmp)) if args.baseline_rev else None
+            bench = Bench(url, pid, f"bench{os.getpid()}", baseline_root)
+            sample = list(indexing_articles(2000, seed=7))
+            start = time.perf_counter()
+            list(indexing_articles(5000, seed=9))
+            info: dict[str, Any] = {
+                "es_version": es.cat.nodes(h="version", format="json")[0]["version"],
+                "heap": args.heap, "port": args.port, "load_before": load_before,
+                "gen_us": (time.perf_counter() - start) / 5000 * 1e6,
+                "doc_kb": statistics.mean(len(json.dumps(bulk.to_source(a)).encode()) for a in sample) / 1000,
+                "baseline_rev": args.baseline_rev,
+            }
+            for _ in range(2):  # warm the JVM, the page cache and the merge machinery
+                bench.run("warm-up", chunk=500, count=min(10_000, SWEEP))
+            sizes = [int(s) for s in args.sizes.split(",")]
+            sweep: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
+            for _round in range(2):
+                for size in sizes:
+                    sweep[size].append(bench.run(f"sweep chunk={size}", chunk=size, count=SWEEP))
+            info["sweep"] = sweep
+            best = max(sizes, key=lambda s: statistics.median(r["docs_per_s"] for r in sweep[s]))
+            info["best"] = best
+            big_alias = f"{bench.tag}-big"
+            info["big"] = bench.run("50k first run", chunk=best, count=LARGE, alias=big_alias, keep=True)
+            info["rerun"] = bench.run("50k re-run", chunk=best, count=LARGE, alias=big_alias)
+            info["nopause"] = bench.run("50k refresh pause off", chunk=best, count=LARGE,
+                                        settings={"bulk_load_refresh_interval": None})
+            if baseline_root:
+                info["baseline"] = bench.run(f"50k baseline {args.baseline_rev}", chunk=best, count=LARGE,
+                                             baseline=True)
+            info["mem10"] = bench.run("tracemalloc 10k", chunk=best, count=MEM_SMALL, mode="tracemalloc")
+            info["mem50"] = bench.run("tracemalloc 50k", chunk=best, count=LARGE, mode="tracemalloc")
+            info["load_after"] = os.getloadavg()
+            info["conclusion"] = conclusion(info)
+            text = report(info)
+            print(text)
+            if not args.no_doc:
+                write_section("bulk_throughput", text)
+            raw = os.environ.get("BENCH_RAW_JSON")
+            if raw:
+                Path(raw).write_text(json.dumps(info, indent=1), encoding="utf-8")
+        finally:
+            node.stop()
 
 
 if __name__ == "__main__":
