@@ -71,9 +71,10 @@ class Cleaned:
 
 
 def clean_article(
-    page: str | bytes, url: str, *, rules: Rulebook | SiteRules | None = None, learned: LearnedRules | None = None
+    page: str | bytes | HtmlElement, url: str, *, rules: Rulebook | SiteRules | None = None,
+    learned: LearnedRules | None = None,
 ) -> Cleaned:
-    """Clean one page. ``rules`` is a Rulebook (picked by URL) or already-resolved SiteRules;
+    """Clean one page (markup, or a tree from ``parse_page``, which is pruned). ``rules`` is a Rulebook (picked by URL) or already-resolved SiteRules;
     None loads ``config/sites`` (cached). ``learned``: the site's learned boilerplate rules
     (pipeline.profiles); given, the page is also scanned for the profile and checked for being a
     list of links (NotAnArticle). Raises ExtractionError when the page has no main text; a body

@@ -562,7 +562,7 @@ def _normalise_now(now: datetime | None) -> datetime:
 
 
 def find_dates(
-    html: str,
+    html: str | lxml.html.HtmlElement,
     *,
     url: str,
     feed_published: str | None = None,
@@ -577,10 +577,13 @@ def find_dates(
     Trust order: JSON-LD, meta tags, feed entry, visible text near the headline, URL, HTTP
     Last-Modified.  Teaser/related/footer chrome is removed before anything is read.  A
     modification date is only kept if it is later than the publication date.
+
+    ``html`` may be the page already parsed (``pipeline.extract.parse_page``): it is read as it is
+    and its chrome removed in place, so pass a copy of a tree that is still needed.
     """
     moment = _normalise_now(now)
     languages = ("de", "en")
-    root = _parse_html(html)
+    root = html if isinstance(html, lxml.html.HtmlElement) else _parse_html(html)
     ld_pub: list[str] = []
     ld_mod: list[str] = []
     meta_pub: list[str] = []

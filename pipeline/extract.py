@@ -71,8 +71,9 @@ def normalize_space(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def parse_page(page: str | bytes) -> HtmlElement:
-    """Parse once, tolerant of encoding declarations and broken markup (trafilatura's loader)."""
+def parse_page(page: str | bytes | HtmlElement) -> HtmlElement:
+    """Parse once, tolerant of encoding declarations and broken markup (trafilatura's loader);
+    a tree is returned as it is."""
     tree = load_html(page)
     if tree is None:
         raise ExtractionError("page is not parseable HTML")

@@ -17,9 +17,8 @@ from elasticsearch import Elasticsearch
 
 import pipeline
 from pipeline.article import Article
-from pipeline.clean import ExtractionError, NotAnArticle, clean_article
+from pipeline.clean import ExtractionError, NotAnArticle
 from pipeline.config import FeedConfig, Settings
-from pipeline.dates import find_dates
 from pipeline.decode import decode_page
 from pipeline.enrich import add_entities, add_stories, extractor_for
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
@@ -30,6 +29,7 @@ from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.ingest_extras import RunExtras
 from pipeline.language import detect_language
+from pipeline.pagestage import clean_and_date
 from pipeline.pollschedule import Outcome, PollHints, next_schedule
 from pipeline.ratelimit import HostLimiter
 from pipeline.siterules import load_rules
@@ -146,8 +146,11 @@ def article_from_page(
     looked up in lower case. None (with a failure recorded) when the page has no main text."""
     page = decode_page(content, headers.get("content-type"))
     try:
-        cleaned = clean_article(page, url, rules=load_rules(Path(settings.config_dir) / "sites"),
-                                learned=extras.learned_for(url) if extras else None)
+        cleaned, dates = clean_and_date(
+            page, url, rules=load_rules(Path(settings.config_dir) / "sites"),
+            learned=extras.learned_for(url) if extras else None, feed_published=entry.published_at,
+            http_last_modified=headers.get("last-modified"), site_timezone=feed.timezone,
+        )
     except NotAnArticle as exc:  # a section or tag page: reported, not retried, not indexed
         if extras is not None:
             extras.skip(url, str(exc))
@@ -156,10 +159,6 @@ def article_from_page(
         report.fail("extract", url, str(exc))
         return None
     report.extracted += 1
-    dates = find_dates(
-        page, url=url, feed_published=entry.published_at,
-        http_last_modified=headers.get("last-modified"), site_timezone=feed.timezone,
-    )
     published, modified = dates.published, dates.modified
     guess = detect_language(
         cleaned.body, seed=settings.language_seed, fallback=cleaned.html_lang or entry.lang or feed.lang
