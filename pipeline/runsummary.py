@@ -18,14 +18,15 @@ STAGES = ("feed", "fetch", "extract", "index", "internal")
 def summarize_run(run_id: str, plan: dict[str, Any], results: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
     """One document: ``totals`` (the per-feed counts added up, plus ``failed``),
     ``failures_by_stage``, ``feeds`` (one row per polled feed) and the plan's feed counts.
-    A missing result (a group that failed for good) is counted in ``groups_failed``."""
+    Planned groups without a result (failed for good) are counted in ``groups_failed``."""
     feeds: list[dict[str, Any]] = []
-    groups_failed = 0
+    groups_done = 0
     for result in results:
-        if result is None:
-            groups_failed += 1
-            continue
-        feeds.extend(result.get("feeds") or [])
+        if result is not None:
+            groups_done += 1
+            feeds.extend(result.get("feeds") or [])
+    planned = plan.get("groups")
+    groups = planned if isinstance(planned, int) else len(planned or [])
     totals = dict.fromkeys((*COUNTS, "failed"), 0)
     by_stage = dict.fromkeys(STAGES, 0)
     for row in feeds:
@@ -43,8 +44,8 @@ def summarize_run(run_id: str, plan: dict[str, Any], results: Iterable[dict[str,
         "feeds_polled": len(feeds),
         "feeds_not_due": len(plan.get("not_due") or []),
         "not_due": list(plan.get("not_due") or []),
-        "groups": plan.get("groups") if isinstance(plan.get("groups"), int) else len(plan.get("groups") or []),
-        "groups_failed": groups_failed,
+        "groups": groups,
+        "groups_failed": max(0, groups - groups_done),
         "feeds_failed": sorted(r["feed"] for r in feeds if (r.get("failures_by_stage") or {}).get("feed")),
         "totals": totals,
         "failures_by_stage": by_stage,
