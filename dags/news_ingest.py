@@ -7,8 +7,9 @@
 - ``ingest_group``: one mapped task per group (in the Airflow pool ``ingest.pool``); a feed's
   failure never fails the other feeds.
 - ``summarize``: logs the run summary (per stage, per feed) and writes it to ``<alias>-runs``.
-- ``announce_articles``: emits the asset ``news_articles`` when articles were created or updated
-  (skipped otherwise), so DAGs with ``schedule=[NEWS_ARTICLES]`` run on fresh data only.
+- ``announce_articles``: emits the asset named after the read alias (``news-articles``) when
+  articles were created or updated (skipped otherwise), so DAGs with
+  ``schedule=[Asset.ref(name="news-articles")]`` run on fresh data only.
 
 Thin by design: each task calls one entry point of the ``pipeline`` library. At parse time the
 file only reads the small config (schedule, pool, alias); XComs carry feed configs, ids and
@@ -29,10 +30,13 @@ from pipeline.config import load_settings
 log = logging.getLogger(__name__)
 _CONFIG = load_settings()
 ES_CONNECTION_ID = "news_es"
-# "x-" scheme: a custom URI Airflow does not normalise (and needs no provider lookup to accept).
-# Host part: the Airflow connection; path: the read alias the articles are searched through.
+# Named after the read alias the articles are searched through, so another alias (another
+# deployment, a test) is another asset: Airflow activates an asset only while its name and URI
+# are both unique, and refuses to run a task whose outlet is inactive. "x-" scheme: a custom URI
+# Airflow does not normalise (no provider lookup at parse time); host part: the Airflow connection.
 NEWS_ARTICLES = Asset(
-    name="news_articles", uri=f"x-elasticsearch://{ES_CONNECTION_ID}/{_CONFIG.elasticsearch.index_alias}"
+    name=_CONFIG.elasticsearch.index_alias,
+    uri=f"x-elasticsearch://{ES_CONNECTION_ID}/{_CONFIG.elasticsearch.index_alias}",
 )
 
 
@@ -131,7 +135,7 @@ def news_ingest() -> None:
 
         created, updated = summary["totals"]["created"], summary["totals"]["updated"]
         if not created and not updated:
-            raise AirflowSkipException("no article created or updated: no news_articles asset event")
+            raise AirflowSkipException("no article created or updated: no asset event")
         outlet_events[NEWS_ARTICLES].extra = {"run_id": summary["run_id"], "created": created, "updated": updated}
 
     groups = list_feeds()

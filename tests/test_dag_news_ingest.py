@@ -60,7 +60,7 @@ def test_dag_files_import_without_errors_and_parse_fast(airflow_db, record_prope
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert dag.get_task("ingest_group").pool == "news_fetch"  # config/pipeline.yaml ingest.pool
     [asset] = dag.get_task("announce_articles").outlets
-    assert (asset.name, asset.uri) == ("news_articles", "x-elasticsearch://news_es/news-articles")
+    assert (asset.name, asset.uri) == ("news-articles", "x-elasticsearch://news_es/news-articles")
 
 
 def test_schedule_follows_the_configured_mode(airflow_db, tmp_path, monkeypatch) -> None:
@@ -88,7 +88,7 @@ def _run(dag, monkeypatch: pytest.MonkeyPatch, config_dir: Path) -> dict:
     return {"run": run, "summary": summary, "reports": reports, "groups": groups, "states": states}
 
 
-def _asset_events(run_id: str) -> list:
+def _asset_events(name: str, run_id: str) -> list:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -97,7 +97,7 @@ def _asset_events(run_id: str) -> list:
         rows = session.scalars(
             select(AssetEvent)
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == "news_articles", AssetEvent.source_run_id == run_id)
+            .where(AssetModel.name == name, AssetEvent.source_run_id == run_id)
         ).all()
         return [(e.source_dag_id, e.source_task_id, dict(e.extra)) for e in rows]
 
@@ -115,7 +115,8 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
     config_dir = write_config(tmp_path / "config", es_url=es_url, alias=alias, feeds=sample_feeds(sample_site))
     monkeypatch.setenv("NEWS_CONFIG_DIR", str(config_dir))  # parsed with the deployed config (asset URI)
     dag = _dagbag().get_dag("news_ingest")
-    assert dag.get_task("announce_articles").outlets[0].uri == f"x-elasticsearch://news_es/{alias}"
+    [asset] = dag.get_task("announce_articles").outlets
+    assert (asset.name, asset.uri) == (alias, f"x-elasticsearch://news_es/{alias}")
     # The pool is not created in the test DB: dag.test() runs tasks without the scheduler's pool
     # check (a scheduler would leave them queued; README: "The DAG").
     assert Pool.get_pool("news_fetch") is None
@@ -154,7 +155,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
 
     # fresh articles: one asset event for downstream DAGs
     assert first["states"]["announce_articles"] == "success"
-    assert _asset_events(first["run"].run_id) == [
+    assert _asset_events(alias, first["run"].run_id) == [
         ("news_ingest", "announce_articles", {"run_id": first["run"].run_id, "created": 5, "updated": 0})
     ]
 
@@ -178,7 +179,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
     assert again["rss"]["not_modified"] is True and again["atom"]["not_modified"] is True
     # nothing new: no asset event (the task is skipped, the run still succeeds)
     assert second["states"]["announce_articles"] == "skipped"
-    assert _asset_events(second["run"].run_id) == []
+    assert _asset_events(alias, second["run"].run_id) == []
     hits = es.search(index=alias, query={"match": {"body": "Tokajew"}}, size=10)["hits"]["hits"]
     assert {h["_id"] for h in hits} == ids_before
 
