@@ -5,7 +5,7 @@ entities, LSH bands) through the real ``pipeline.index.bulk.index_articles`` on 
 (target >= 2,000 docs/s), the chunk size chosen by measurement, and proof that the indexer's
 memory does not grow with the number of documents.
 
-Method: a dedicated local node (port 9460 unless --port / $BENCH_ES_PORT, heap 1g unless --heap,
+Method: a dedicated local node (port 9465 unless --port / $BENCH_ES_PORT, heap 1g unless --heap,
 cluster ``news-bench``, replicas 0) is started and stopped by this script. Every measurement runs
 in a fresh worker subprocess (so its peak RSS, VmHWM, is that run's own) with a unique alias and
 ``ensure_index`` first, after two discarded warm-up runs:
@@ -346,7 +346,7 @@ def _baseline_root(rev: str, into: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_ES_PORT", "9460")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_ES_PORT", "9465")))
     parser.add_argument("--heap", default=os.environ.get("BENCH_ES_HEAP", "1g"))
     parser.add_argument("--sizes", default=",".join(map(str, CHUNK_SIZES)))
     parser.add_argument("--baseline-rev", help="also run this git revision's pipeline package on the 50k load")
