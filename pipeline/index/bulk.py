@@ -1,8 +1,8 @@
 """Bulk writes of articles: deterministic ids, unchanged articles not rewritten, changed ones
 updated with their previous hash kept, per-document rejections sent to the dead-letter index.
 
-Memory stays flat: articles are consumed in bounded chunks (count and bytes), each chunk looked up
-and written before the next is read. Infrastructure failures (the cluster unreachable after the
+Memory stays flat: articles are consumed in bounded chunks (count and bytes); at most two are held,
+the one being written and the one being looked up and planned. Infrastructure failures (the cluster unreachable after the
 client's retries) raise: the caller's task fails and is retried, and because ids are
 deterministic and unchanged documents are skipped, the retry loses and duplicates nothing.
 """
