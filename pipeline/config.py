@@ -35,9 +35,6 @@ class ElasticsearchSettings:
     number_of_shards: int = 1
     number_of_replicas: int = 1
     refresh_interval: str = "30s"
-    # refresh_interval of the indices a load of more than one bulk chunk writes to, while it runs
-    # (restored to refresh_interval at its end); None leaves the interval alone (pipeline.index.bulk)
-    bulk_load_refresh_interval: str | None = "-1"
 
 
 @dataclass(frozen=True)

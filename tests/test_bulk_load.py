@@ -1,7 +1,7 @@
-"""Bulk loads against the real local Elasticsearch: the refresh pause of a load of several chunks
-(set while it runs, restored to the configured interval at its end, also when it fails, never for
-a single chunk), the overlap of writing one chunk while the next is looked up (a chunk that shares
-a document with the one in flight sees that write), and counts that match a sequential load."""
+"""Bulk loads against the real local Elasticsearch: the overlap of writing one chunk while the next
+is looked up (a chunk that shares a document with the one in flight sees that write), a failing
+source (what was read before it is written, nothing after), and counts over many chunks and
+months that match a sequential load."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
 from pipeline.index import bulk
 from pipeline.index.bulk import index_articles
-from pipeline.index.names import article_index
-from pipeline.index.template import TEMPLATE_VERSION, ensure_index
+from pipeline.index.template import ensure_index
 
 
 def _article(i: int, *, month: int = 1, body: str | None = None) -> Article:
@@ -30,83 +29,6 @@ def _article(i: int, *, month: int = 1, body: str | None = None) -> Article:
 
 def _settings(es_url: str, alias: str, **over: object) -> ElasticsearchSettings:
     return replace(ElasticsearchSettings(url=es_url, index_alias=alias, number_of_replicas=0), **over)
-
-
-def _refresh_interval(es, index: str) -> str | None:
-    found = es.indices.get_settings(index=index, name="index.refresh_interval")
-    return found[index]["settings"].get("index", {}).get("refresh_interval")
-
-
-def test_a_load_of_several_chunks_pauses_refresh_and_restores_it(es, es_url, alias) -> None:
-    settings = _settings(es_url, alias, bulk_chunk_size=3, refresh_interval="7s")
-    ensure_index(es, settings)
-    january = article_index(alias, TEMPLATE_VERSION, "2023-01-15T09:00:00+00:00")
-    seen: list[str | None] = []
-
-    def articles() -> Iterator[Article]:
-        for i in range(10):
-            if i == 7:  # chunks 1 and 2 planned, chunk 3 being read: the load is under way
-                seen.append(_refresh_interval(es, january))
-            yield _article(i)
-
-    result = index_articles(es, articles(), settings)
-    assert result.created == 10
-    assert seen == ["-1"]
-    assert _refresh_interval(es, january) == "7s"
-    es.indices.refresh(index=alias)
-    assert es.count(index=alias)["count"] == 10
-
-
-def test_a_single_chunk_never_touches_the_refresh_interval(es, es_url, alias) -> None:
-    settings = _settings(es_url, alias, bulk_chunk_size=50, refresh_interval="7s")
-    ensure_index(es, settings)
-    calls: list[object] = []
-    original = es.indices.put_settings
-
-    def spy(*args: object, **kwargs: object) -> object:
-        calls.append(kwargs)
-        return original(*args, **kwargs)
-
-    es.indices.put_settings = spy  # type: ignore[method-assign]
-    try:
-        assert index_articles(es, [_article(i) for i in range(5)], settings).created == 5
-    finally:
-        del es.indices.put_settings
-    assert calls == []
-    assert _refresh_interval(es, article_index(alias, TEMPLATE_VERSION, "2023-01-15T09:00:00+00:00")) == "7s"
-
-
-def test_pause_disabled_by_config(es, es_url, alias) -> None:
-    settings = _settings(es_url, alias, bulk_chunk_size=2, refresh_interval="7s", bulk_load_refresh_interval=None)
-    ensure_index(es, settings)
-    january = article_index(alias, TEMPLATE_VERSION, "2023-01-15T09:00:00+00:00")
-    seen: list[str | None] = []
-
-    def articles() -> Iterator[Article]:
-        for i in range(6):
-            if i == 5:
-                seen.append(_refresh_interval(es, january))
-            yield _article(i)
-
-    assert index_articles(es, articles(), settings).created == 6
-    assert seen == ["7s"]
-
-
-def test_refresh_is_restored_when_the_load_fails(es, es_url, alias) -> None:
-    settings = _settings(es_url, alias, bulk_chunk_size=2, refresh_interval="7s")
-    ensure_index(es, settings)
-
-    def articles() -> Iterator[Article]:
-        for i in range(6):
-            if i == 5:
-                raise RuntimeError("the source broke")
-            yield _article(i)
-
-    with pytest.raises(RuntimeError, match="the source broke"):
-        index_articles(es, articles(), settings)
-    assert _refresh_interval(es, article_index(alias, TEMPLATE_VERSION, "2023-01-15T09:00:00+00:00")) == "7s"
-    es.indices.refresh(index=alias)
-    assert es.count(index=alias)["count"] == 4  # the two chunks read before the failure are written
 
 
 def test_a_chunk_sharing_a_document_with_the_one_in_flight_sees_its_write(
@@ -131,6 +53,22 @@ def test_a_chunk_sharing_a_document_with_the_one_in_flight_sees_its_write(
     assert es.count(index=alias)["count"] == 4
     [hit] = es.search(index=alias, query={"ids": {"values": [changed.doc_id]}})["hits"]["hits"]
     assert hit["_source"]["body"] == changed.body and hit["_source"]["previous_hash"] == second.content_hash
+
+
+def test_a_failing_source_leaves_the_chunks_read_before_it_written(es, es_url, alias) -> None:
+    settings = _settings(es_url, alias, bulk_chunk_size=2)
+    ensure_index(es, settings)
+
+    def articles() -> Iterator[Article]:
+        for i in range(6):
+            if i == 5:
+                raise RuntimeError("the source broke")
+            yield _article(i)
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        index_articles(es, articles(), settings)
+    es.indices.refresh(index=alias)
+    assert es.count(index=alias)["count"] == 4  # chunks [0, 1] and [2, 3]; [4] was never complete
 
 
 def test_counts_and_documents_match_over_many_chunks_and_months(es, es_url, alias) -> None:

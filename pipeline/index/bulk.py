@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from pipeline.article import Article
@@ -115,91 +115,35 @@ def index_articles(
     this thread reads, looks up and plans the next one, so client and server work overlap. At
     most one chunk is in flight, and a chunk that shares a document id with the one in flight
     waits for it first: its lookup must see that write, exactly as without the overlap. Every
-    write has finished (or failed) when this function returns or raises.
-
-    A load of more than one chunk pauses the refresh of the indices it writes to (see
-    :class:`RefreshPause`)."""
+    write has finished (or failed) when this function returns or raises."""
     alias = settings.index_alias
     total = BulkResult()
     known: set[str] = set()
-    pause = RefreshPause(es, settings)
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer:
-            in_flight: Future[BulkResult] | None = None
-            in_flight_ids: set[str] = set()
-            for number, chunk in enumerate(chunked(articles, settings.bulk_chunk_size)):
-                ids = {article.doc_id for article in chunk}
-                if in_flight is not None and not ids.isdisjoint(in_flight_ids):
-                    total.add(in_flight.result())
-                    in_flight = None
-                result = BulkResult()
-                now = datetime.now(UTC).isoformat(timespec="seconds")
-                existing = _existing(es, alias, chunk)
-                actions, by_id = _plan(chunk, existing, alias, now, result)
-                for index in {a["_index"] for a in actions if a["_op_type"] == "index"} - known:
-                    ensure_article_index(es, settings, index)
-                    known.add(index)
-                if number > 0:
-                    pause.add(known)
-                if not actions:  # all unchanged: nothing to write
-                    total.add(result)
-                    continue
-                if in_flight is not None:
-                    total.add(in_flight.result())
-                in_flight = writer.submit(_write, es, settings, actions, existing, by_id, result, run_id, feed)
-                in_flight_ids = ids
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer:
+        in_flight: Future[BulkResult] | None = None
+        in_flight_ids: set[str] = set()
+        for chunk in chunked(articles, settings.bulk_chunk_size):
+            ids = {article.doc_id for article in chunk}
+            if in_flight is not None and not ids.isdisjoint(in_flight_ids):
+                total.add(in_flight.result())
+                in_flight = None
+            result = BulkResult()
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            existing = _existing(es, alias, chunk)
+            actions, by_id = _plan(chunk, existing, alias, now, result)
+            for index in {a["_index"] for a in actions if a["_op_type"] == "index"} - known:
+                ensure_article_index(es, settings, index)
+                known.add(index)
+            if not actions:  # all unchanged: nothing to write
+                total.add(result)
+                continue
             if in_flight is not None:
                 total.add(in_flight.result())
-    finally:
-        pause.restore()
+            in_flight = writer.submit(_write, es, settings, actions, existing, by_id, result, run_id, feed)
+            in_flight_ids = ids
+        if in_flight is not None:
+            total.add(in_flight.result())
     return total
-
-
-class RefreshPause:
-    """``refresh_interval`` set to ``settings.bulk_load_refresh_interval`` (default -1) on the
-    indices a long load writes to, and back to ``settings.refresh_interval`` when it ends.
-
-    Why: every refresh turns each written shard's buffer into a new segment, and a load writes
-    to many monthly indices at once; the segments must then be merged, and every chunk's stray
-    lookup (an ids search over all months) gets slower with each segment it must search. Paused,
-    the buffers become segments only when full, and the lookup searches what was visible when
-    the load began - as before, documents written less than one refresh interval ago were never
-    visible to that search (the realtime mget covers the target month).
-
-    Only loads of more than one chunk pause (a feed's usual few articles never do). The restore
-    always writes the configured interval, not a remembered one, so two overlapping loads cannot
-    leave an index paused: the first to finish restores it and the other continues unpaused.
-    Searches on a paused index see new documents only after an explicit refresh (ingestion
-    refreshes after each feed). A process killed mid-load leaves its indices paused until the
-    next load ends or someone restores the interval."""
-
-    def __init__(self, es: Elasticsearch, settings: ElasticsearchSettings) -> None:
-        self._es = es
-        self._paused_value = settings.bulk_load_refresh_interval
-        self._restore_value = settings.refresh_interval
-        self.paused: set[str] = set()
-
-    def add(self, indices: Iterable[str]) -> None:
-        new = sorted(set(indices) - self.paused)
-        if not new or self._paused_value is None:
-            return
-        self._es.indices.put_settings(index=new, settings={"index": {"refresh_interval": self._paused_value}})
-        self.paused.update(new)
-
-    def restore(self) -> None:
-        if not self.paused:
-            return
-        try:
-            self._es.indices.put_settings(
-                index=sorted(self.paused), settings={"index": {"refresh_interval": self._restore_value}}
-            )
-        except (ApiError, TransportError) as exc:  # e.g. the cluster went away mid-load
-            log.warning(
-                "could not restore refresh_interval %s on %d indices (%s): %s; the next load restores it",
-                self._restore_value, len(self.paused), ", ".join(sorted(self.paused)[:5]), exc,
-            )
-            return
-        self.paused.clear()
 
 
 def _write(
