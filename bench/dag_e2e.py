@@ -69,7 +69,7 @@ RELAXED_HTTP = {
 }
 STAGE_ORDER = (
     "import pipeline.ingest", "NER model load", "feed (parse)", "fetch (HTTP)", "decode",
-    "clean (extract + rules)", "dates", "language", "entities (NER + gazetteer)", "stories (MinHash + lookup)",
+    "clean + dates (one parse)", "clean (extract + rules)", "dates", "language", "profiles, canaries, raw archive", "entities (NER + gazetteer)", "stories (MinHash + lookup)",
     "index (bulk)", "refresh", "state (feed state, seen, run log)", "other (in ingest_feed)",
 )
 
@@ -324,7 +324,7 @@ def _mb(kb: float) -> float:
 
 def report(results: list[RunResult], args: argparse.Namespace, model_s: float, es_version: str) -> str:
     main = [r for r in results if r.label.startswith("main")]
-    mem = [r for r in results if r.parallelism == max(args.parallelism)]
+    mem = sorted((r for r in results if r.parallelism == max(args.parallelism)), key=lambda r: r.pages)
     first = main[0]
     lines = [
         "## End-to-end DAG throughput (`bench/dag_e2e.py`)",
@@ -387,6 +387,10 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
             "|---|---|---|---|",
             *rows,
         ]
+    patched = {name for r in main for t in r.task_timings() for name in t.get("patched", [])}
+    absent = [f"`{m}.{a}`" for m, a, _stage in stage_timing.TARGETS if f"{m}.{a}" not in patched]
+    if absent:
+        lines += ["", "Not timed (not in this version of the pipeline): " + ", ".join(absent) + "."]
     lines += ["", "### CPU seconds by process during each run", ""]
     cores = os.cpu_count() or 1
     lines.append(
@@ -475,8 +479,9 @@ def conclusion(results: list[RunResult]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000, help="pages of the main runs (default 2000)")
-    parser.add_argument("--memory-pages", type=int, default=500,
-                        help="pages of the extra run for the memory comparison (0: none; default 500)")
+    parser.add_argument("--memory-pages", type=lambda v: [int(x) for x in v.split(",") if int(x)], default=[500],
+                        help="pages of the extra runs for the memory comparison, e.g. 500,4000 "
+                             "(0: none; default 500)")
     parser.add_argument("--warmup-pages", type=int, default=200)
     parser.add_argument("--parallelism", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     parser.add_argument("--groups", type=int, default=2, help="ingest.max_feed_groups (default 2)")
@@ -529,8 +534,9 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(bench.run("warm-up", args.warmup_pages, max(args.parallelism)))
             for p in args.parallelism:
                 results.append(bench.run(f"main, parallelism {p}", args.pages, p))
-            if args.memory_pages and args.memory_pages != args.pages:
-                results.append(bench.run("memory", args.memory_pages, max(args.parallelism)))
+            for pages in args.memory_pages:
+                if pages != args.pages:
+                    results.append(bench.run("memory", pages, max(args.parallelism)))
         with urllib.request.urlopen(f"{bench.es_url}/_nodes/_local?filter_path=nodes.*.version", timeout=30) as r:
             es_version = next(iter(json.loads(r.read())["nodes"].values()))["version"]
         bad = [r for r in results if not r.state.endswith("success")]
