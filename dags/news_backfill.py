@@ -38,27 +38,11 @@ def _pool() -> str:
 
 
 def _settings() -> Any:
-    """Settings with the Elasticsearch connection taken from the Airflow connection ``news_es``
-    (e.g. AIRFLOW_CONN_NEWS_ES) when one is defined, else from config and NEWS_ES_* variables."""
-    from dataclasses import replace
+    """Settings with the Elasticsearch endpoint of the Airflow connection ``news_es`` when one is
+    defined (pipeline.airflow_settings), else from config and NEWS_ES_* variables."""
+    from pipeline.airflow_settings import airflow_settings
 
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    settings = load_settings()
-    try:
-        conn = BaseHook.get_connection(ES_CONNECTION_ID)
-    except AirflowNotFoundException:  # not defined: config and environment decide
-        return settings
-    scheme = conn.schema or (conn.conn_type if conn.conn_type in ("http", "https") else "http")
-    es = replace(
-        settings.elasticsearch,
-        url=f"{scheme}://{conn.host}:{conn.port or 9200}",
-        username=conn.login or None,
-        password=conn.password or None,
-        api_key=(conn.extra_dejson or {}).get("api_key") or settings.elasticsearch.api_key,
-    )
-    return replace(settings, elasticsearch=es)
+    return airflow_settings(ES_CONNECTION_ID)
 
 
 @dag(

@@ -185,7 +185,12 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
 
 
 def test_streaming_run_polls_only_due_feeds(es, es_url, sample_site, alias, airflow_db, tmp_path, monkeypatch) -> None:
-    config_dir = write_config(tmp_path / "config", es_url=es_url, alias=alias, feeds=sample_feeds(sample_site, "rss", "atom"))
+    # Elasticsearch through the Airflow connection news_es: the config's URL is a closed port, so
+    # every task that reached the index took the connection's endpoint (README: "The DAG").
+    config_dir = write_config(
+        tmp_path / "config", es_url="http://127.0.0.1:9", alias=alias, feeds=sample_feeds(sample_site, "rss", "atom")
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_NEWS_ES", es_url)
     main = yaml.safe_load((config_dir / "pipeline.yaml").read_text(encoding="utf-8"))
     main["schedule"] = {"mode": "streaming", "min_interval_s": 600, "max_interval_s": 3600}
     (config_dir / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
