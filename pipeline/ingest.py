@@ -6,6 +6,7 @@ or page becomes a failure entry (stage, URL, reason) in the report and the rest 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -154,6 +155,8 @@ def article_from_page(
     except NotAnArticle as exc:  # a section or tag page: reported, not retried, not indexed
         if extras is not None:
             extras.skip(url, str(exc))
+        else:
+            log.info("feed %s: skipped %s: %s", feed.name, url, exc)
         return None
     except ExtractionError as exc:
         report.fail("extract", url, str(exc))
@@ -272,7 +275,7 @@ def ingest_feed(
     http = settings.http if feed.respect_robots is None else replace(settings.http, respect_robots=feed.respect_robots)
     polled_at = clock()
     state = load_state(es, alias, feed.url)
-    with HttpClient(http, limiter=limiter) as client:
+    with HttpClient(http, limiter=limiter) as client, contextlib.closing(extras):
         entries, poll, poll_error = _poll(feed, client, es, alias, report, state)
 
         def articles() -> Iterator[Article]:

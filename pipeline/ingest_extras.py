@@ -7,7 +7,8 @@ archive and the quality canaries, behind one object so :mod:`pipeline.ingest` on
   site's canary;
 - ``skip(site, url, reason)``: a page that is not an article (a section or tag page);
 - ``finish(report)``: profiles flushed to Elasticsearch, archive closed, canaries and alerts
-  written. Safe to call when nothing was observed.
+  written. Safe to call when nothing was observed;
+- ``close()``: the archive closed when the run ends early (an exception), so its WARC file is whole.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ log = logging.getLogger(__name__)
 
 class RunExtras:
     def __init__(self, es: Elasticsearch, settings: Settings, *, run_id: str, feed: str,
-                 feed_site: str | None = None) -> None:
+                 feed_site: str | None = None, canaries: bool = True) -> None:
+        """``canaries=False``: learn and apply profiles, archive, skip non-articles, but record no
+        quality metrics (a backfill of old pages is not this week's quality of the site)."""
         self.es = es
+        self.canaries = canaries and settings.canaries.enabled
         self.settings = settings
         self.alias = settings.elasticsearch.index_alias
         self.run_id = run_id
@@ -74,6 +78,11 @@ class RunExtras:
         self.skips.append({"url": url, "reason": reason})
         log.info("feed %s: skipped %s: %s", self.feed, url, reason)
 
+    def close(self) -> None:
+        """Close the raw archive (its WARC file stays readable) when a run ends early; idempotent."""
+        if self.raw is not None:
+            self.raw.close()
+
     def finish(self, failures: list[Any]) -> list[Any]:
         """Flush, close, record the canaries (``failures``: the run's Failure entries); returns
         the quality alerts."""
@@ -88,7 +97,7 @@ class RunExtras:
                     run.fetch_failures += 1
                 else:
                     run.extract_failures += 1
-        if not self.settings.canaries.enabled:
+        if not self.canaries:
             return []
         return record_quality(self.es, self.alias, self.sites, self.settings.canaries, run_id=self.run_id,
                               feed=self.feed)

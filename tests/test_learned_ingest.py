@@ -125,3 +125,58 @@ def test_profiles_show_lists_learned_rules(es, es_url, alias, tmp_path, learn_si
     assert "12 articles" in out
     assert f"learned:{key_of('line', normalize_line(PROMO_LINE))}" in out
     assert "unterstützen sie unabhängigen lokaljournalismus" in out
+
+
+def test_backfill_applies_and_feeds_the_learned_profile_and_skips_list_pages(
+    es, es_url, alias, tmp_path, learn_site
+) -> None:
+    """A backfill from a WARC of the same site: pages cleaned with the profile the nightly feed
+    learned (promo line and related block gone), the section front and tag page skipped as not
+    articles, and the backfilled pages counted into the profile."""
+    import io
+    from datetime import date
+
+    import yaml
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from pipeline.backfill.jobs import plan, prepare, run_partitions
+    from pipeline.backfill.sources import load_backfill_config
+
+    settings, client = setup_config(
+        tmp_path, es_url, alias, [learn_feed("kreisbote", learn_site.feed_url(0, 20), SITE)],
+    )
+    assert ingest_feed(settings.feeds[0], settings, es=client, run_id="learn-nightly").created == 20
+
+    articles = learn_site.articles
+    urls = [learn_site.base_url + a.path for a in articles[20:30]]
+    lists = [learn_site.base_url + SECTION_PATH, learn_site.base_url + TAG_PATH]
+    warc = tmp_path / "kreisbote.warc.gz"
+    with warc.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url in urls + lists:
+            body = httpx.get(url).content
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), http_headers=headers,
+                warc_headers_dict={"WARC-Date": "2024-03-05T12:00:00Z"}))
+    config_dir = tmp_path / "config"
+    (config_dir / "backfill.yaml").write_text(yaml.safe_dump({"sources": [
+        {"name": "kreisbote-warc", "type": "warc", "path": str(warc), "site": SITE, "lang": "de"}]}), encoding="utf-8")
+    config = load_backfill_config(settings, env={})
+    prepare(client, settings)
+    todo, _done = plan(client, settings, config, date(2024, 3, 5), date(2024, 3, 5), ())
+    [report] = run_partitions(client, settings, config, todo, run_id="learn-backfill")
+
+    assert (report.status, report.candidates, report.created) == ("done", 12, 10)
+    assert report.skipped_not_article == 2 and report.failed == 0
+    docs = _docs(es, alias)
+    assert len(docs) == 30
+    promo_rule = f"learned:{key_of('line', normalize_line(PROMO_LINE))}"
+    for article, url in zip(articles[20:30], urls, strict=True):
+        doc = docs[canonicalize(url)]
+        lines = body_lines(doc["body"])
+        assert all(line in lines for line in article.article_lines()), article.n
+        assert not lines & set(article.boilerplate_lines(articles)), article.n
+        assert promo_rule in {r["rule"] for r in doc["removals"]}
+    assert load_profile(es, alias, SITE).articles == 30  # 20 from the feed, 10 from the backfill

@@ -13,6 +13,7 @@ being fetched. Elasticsearch being unreachable raises: the task fails (its retry
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,7 @@ from pipeline.fetch import FetchError
 from pipeline.index.bulk import index_articles
 from pipeline.index.names import runlog_index
 from pipeline.ingest import PAGE_CONTENT_TYPES, article_from_page
+from pipeline.ingest_extras import RunExtras
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class PartitionReport:
     updated: int = 0
     unchanged: int = 0
     kept_newer: int = 0
+    skipped_not_article: int = 0
     undated: int = 0
     offsite: int = 0
     skipped_records: int = 0
@@ -218,32 +221,42 @@ class Backfill:
 
     def _ingest(self, source: ArchiveSource, day: date, report: PartitionReport) -> None:
         fetcher = self.fetcher.for_source(source)
-        if source.type == "warc":
-            from pipeline.backfill.warc import warc_pages
+        # Learned profiles are applied and updated, section/tag pages skipped, fetched pages
+        # archived when archiving is on; no quality canaries (old pages are not the site's present).
+        extras = RunExtras(self.es, self.settings, run_id=self.run_id, feed=source.name, feed_site=source.site,
+                           canaries=False)
+        with contextlib.closing(extras):
+            if source.type == "warc":
+                from pipeline.backfill.warc import warc_pages
 
-            pages = warc_pages(source, day, fetcher, report, max_page_bytes=self.settings.http.max_bytes)
-            articles = self._from_archive(source, day, pages, report)
-        else:
-            if source.type == "sitemap":
-                candidates = sitemap_candidates(source, day, fetcher, report, self.sitemaps)
+                pages = warc_pages(source, day, fetcher, report, max_page_bytes=self.settings.http.max_bytes)
+                articles = self._from_archive(source, day, pages, report, extras)
             else:
-                candidates = archive_page_candidates(source, day, fetcher, report)
-            report.candidates = len(candidates)
-            fresh = unseen_candidates(self.es, self.alias, candidates, report)
-            articles = self._fetched(source, day, fresh, report)
-        kept = drop_older_copies(self.es, self.alias, articles, report)
-        enriched = add_stories(
-            add_entities(kept, extractor_for(Path(self.settings.config_dir) / "entities")),
-            self.es, self.alias, threshold=self.settings.story_threshold,
-        )
-        result = index_articles(self.es, enriched, self.settings.elasticsearch, run_id=self.run_id, feed=source.name)
+                if source.type == "sitemap":
+                    candidates = sitemap_candidates(source, day, fetcher, report, self.sitemaps)
+                else:
+                    candidates = archive_page_candidates(source, day, fetcher, report)
+                report.candidates = len(candidates)
+                fresh = unseen_candidates(self.es, self.alias, candidates, report)
+                articles = self._fetched(source, day, fresh, report, extras)
+            kept = drop_older_copies(self.es, self.alias, articles, report)
+            enriched = add_stories(
+                add_entities(kept, extractor_for(Path(self.settings.config_dir) / "entities")),
+                self.es, self.alias, threshold=self.settings.story_threshold,
+            )
+            result = index_articles(
+                self.es, enriched, self.settings.elasticsearch, run_id=self.run_id, feed=source.name
+            )
         report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
         for failed in result.failures:
             report.fail("index", failed["url"], failed["reason"])
         self.es.indices.refresh(index=self.alias)
+        extras.finish([])
+        report.skipped_not_article = len(extras.skips)
 
     def _fetched(
-        self, source: ArchiveSource, day: date, candidates: list[Candidate], report: PartitionReport
+        self, source: ArchiveSource, day: date, candidates: list[Candidate], report: PartitionReport,
+        extras: RunExtras,
     ) -> Iterator[Article]:
         feed = source.as_feed()
         client = self.fetcher.client()
@@ -258,15 +271,18 @@ class Backfill:
             if response.content_type and response.content_type not in PAGE_CONTENT_TYPES:
                 report.fail("fetch", candidate.url, f"content type {response.content_type!r} is not HTML")
                 continue
+            extras.archive(response.url, response.status, response.headers, response.content)
             entry = FeedEntry(candidate.url, candidate.title, candidate.published_at, None, source.lang)
             article = article_from_page(
-                response.content, response.url, response.headers, entry, feed, self.settings, report, self.run_id
+                response.content, response.url, response.headers, entry, feed, self.settings, report, self.run_id,
+                extras=extras,
             )
             if article is not None:
                 yield article
 
     def _from_archive(
-        self, source: ArchiveSource, day: date, pages: Iterator[ArchivedPage], report: PartitionReport
+        self, source: ArchiveSource, day: date, pages: Iterator[ArchivedPage], report: PartitionReport,
+        extras: RunExtras,
     ) -> Iterator[Article]:
         """Articles from archived pages. A listing that fails while being read (a WARC that cannot
         be opened) ends the stream here, so the pages read before it are still indexed."""
@@ -278,7 +294,7 @@ class Backfill:
                 entry = FeedEntry(page.url, None, None, None, source.lang)
                 article = article_from_page(
                     page.content, page.url, page.headers, entry, feed, self.settings, report, self.run_id,
-                    fetched_at=page.fetched_at,
+                    fetched_at=page.fetched_at, extras=extras,
                 )
                 if article is not None:
                     yield article
@@ -303,7 +319,7 @@ class Backfill:
 def totals(reports: Iterable[dict[str, Any]]) -> dict[str, int]:
     """Sums over partition summaries, and how many partitions ended in each status."""
     keys = ("candidates", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged",
-            "kept_newer", "failed")
+            "kept_newer", "skipped_not_article", "failed")
     out = dict.fromkeys(keys, 0)
     for report in reports:
         for key in keys:

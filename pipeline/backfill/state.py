@@ -25,7 +25,7 @@ DATE = {"type": "date"}
 COUNT = {"type": "integer"}
 COUNT_FIELDS = (
     "candidates", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged", "kept_newer",
-    "undated", "offsite", "skipped_records", "failed",
+    "skipped_not_article", "undated", "offsite", "skipped_records", "failed",
 )
 BACKFILL_MAPPINGS: dict[str, Any] = {
     "dynamic": False,
@@ -50,7 +50,7 @@ BACKFILL_MAPPINGS: dict[str, Any] = {
 RUNLOG_BACKFILL_FIELDS: dict[str, Any] = {
     "partition": KEYWORD, "source": KEYWORD, "day": DATE, "status": KEYWORD, "attempts": COUNT,
     "candidates": COUNT, "kept_newer": COUNT, "undated": COUNT, "offsite": COUNT, "skipped_records": COUNT,
-    "error": {"type": "text"},
+    "skipped_not_article": COUNT, "error": {"type": "text"},
 }
 MAX_FAILURES_STORED = 200
 
