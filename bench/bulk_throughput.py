@@ -252,7 +252,8 @@ def report(info: dict[str, Any]) -> str:
          " warm-up runs (10,000 documents each) precede the measurements."),
         "",
         "Method: synthetic German articles from `bench.synthetic.indexing_articles` (seeded; body ≈ 4,090",
-        (f"characters ≈ 4.1 KB, 5-10 entities, 16 LSH bands, story id, dates over 24 months = 24 monthly indices;"
+        (f"characters ≈ 4.1 KB, 5-10 entities, 128 LSH band keys and the 2 KB MinHash signature as pipeline.stories writes them,"
+         " story id, dates over 24 months = 24 monthly indices;"
          f" generating one costs {info['gen_us']:.0f} µs); indexed document ≈ {info['doc_kb']:.1f} KB of JSON"
          " (body also copied to `body_de`)."),
         "Every run goes through the real `pipeline.index.bulk.index_articles` in a fresh subprocess (unique",
@@ -350,7 +351,8 @@ def conclusion(info: dict[str, Any]) -> list[str]:
          f" {big['maxrss_mb']:.0f} MB at 50k; tracemalloc peak {mem10['tracemalloc_peak_mb']:.1f} MB at 10k vs"
          f" {mem50['tracemalloc_peak_mb']:.1f} MB at 50k — "
          f"{'flat' if mem50['tracemalloc_peak_mb'] < 1.2 * mem10['tracemalloc_peak_mb'] else 'NOT flat'}"
-         " in the number of documents (bounded by two chunks: one planned, one in flight)."),
+         " in the number of documents (bounded by `bulk_max_in_flight` + 1 chunks: one planned, the others in"
+         " flight)."),
     ]
     return out
 

@@ -2,7 +2,8 @@
 
 German-like bodies of about 4 KB built from a word list with a seeded RNG, titles, a handful of
 sites, publication dates spread over 24 months (so several monthly indices are written), lang
-"de", 5-10 entities, 16 LSH band keys and a story id. Articles are yielded one at a time: the
+"de", 5-10 entities, 128 LSH band keys, the MinHash signature and a story id (as pipeline.stories
+writes them). Articles are yielded one at a time: the
 generator never holds the whole set, so a consumer's memory can be measured on its own.
 ``indexing_articles`` makes articles of the same shape about 3x cheaper (bodies from a seeded
 sentence pool), for indexing benchmarks where input generation competes for the same 2 cores.
@@ -23,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from pipeline.article import Article
+from pipeline.stories import BANDS, NUM_PERM
 
 _WORD_TEXT = (
     "der die das und nicht mit auf für von sich dem den ist ein eine einer eines im in zu bei nach "
@@ -103,7 +105,11 @@ def _article(
             {"name": name, "type": kind, "id": _ENTITY_IDS[name],
              "mentions": rng.randint(1, 12), "first_offset": rng.randrange(len(body))}
         )
-    bands = [f"{band:02d}:{rng.getrandbits(64):016x}" for band in range(16)]
+    # Fingerprints as pipeline.stories writes them: 128 LSH band keys "<band>:<16 hex>" and the
+    # 256-value MinHash signature (8 hex digits a value, 2 KB, in _source only).
+    digits = rng.randbytes(4 * NUM_PERM + 8 * BANDS).hex()
+    signature = digits[: 8 * NUM_PERM]
+    bands = [f"{band}:{digits[8 * NUM_PERM + 16 * band: 8 * NUM_PERM + 16 * band + 16]}" for band in range(BANDS)]
     return SyntheticArticle(
         url=url,
         canonical_url=url,
@@ -125,6 +131,7 @@ def _article(
         pipeline_version="bench",
         entities=entities,
         lsh_bands=bands,
+        minhash=signature,
         story_id=f"story-{seed}-{n // 4:07d}",
     )
 
@@ -175,7 +182,7 @@ def _pooled_body(rng: random.Random, pool: tuple[str, ...], patterns: tuple[tupl
 
 def indexing_articles(count: int, seed: int = 42, start: int = 0) -> Iterator[SyntheticArticle]:
     """Articles of the same shape and size as ``synthetic_articles`` (4 KB German-like body of the
-    same vocabulary, 5-10 entities, 16 LSH bands, story id, 24 months), about 8x cheaper to make:
+    same vocabulary, 5-10 entities, 128 LSH bands and the MinHash signature, story id, 24 months), about 8x cheaper to make:
     bodies are drawn from a seeded pool of sentences instead of word by word. For indexing
     benchmarks, where generating the input must not cost more CPU than indexing it. Not for story
     benchmarks: unrelated articles share sentences here."""

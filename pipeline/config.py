@@ -31,6 +31,7 @@ class ElasticsearchSettings:
     verify_certs: bool = True
     request_timeout_s: float = 30.0
     bulk_chunk_size: int = 500
+    bulk_max_in_flight: int = 2
     bulk_max_chunk_bytes: int = 10_000_000
     number_of_shards: int = 1
     number_of_replicas: int = 1

@@ -5,6 +5,7 @@ months that match a sequential load."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -53,6 +54,46 @@ def test_a_chunk_sharing_a_document_with_the_one_in_flight_sees_its_write(
     assert es.count(index=alias)["count"] == 4
     [hit] = es.search(index=alias, query={"ids": {"values": [changed.doc_id]}})["hits"]["hits"]
     assert hit["_source"]["body"] == changed.body and hit["_source"]["previous_hash"] == second.content_hash
+
+
+@pytest.mark.parametrize("most", [1, 2, 3])
+def test_writes_in_flight_are_bounded_and_an_older_one_sharing_a_document_is_waited_for(
+    es, es_url, alias, monkeypatch: pytest.MonkeyPatch, most: int
+) -> None:
+    """Chunks [1, 2], [3, 4], [1 changed, 5], [6, 7], [8, 9]: the third shares article 1 with the
+    first, which may still be in flight behind the second; its lookup must see that write (so
+    article 1 is updated, not created twice). Never more than ``bulk_max_in_flight`` writes at once."""
+    settings = _settings(es_url, alias, bulk_chunk_size=2, bulk_max_in_flight=most)
+    ensure_index(es, settings)
+    slow_write = bulk._write
+    lock = threading.Lock()
+    running = [0]
+    peak = [0]
+
+    def delayed(*args: object, **kwargs: object) -> bulk.BulkResult:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.4)
+            return slow_write(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(bulk, "_write", delayed)
+    first = _article(1)
+    changed = _article(1, body="Ein ganz anderer Text. " * 20)
+    chunks = [first, _article(2), _article(3), _article(4), changed, _article(5), *map(_article, range(6, 10))]
+    result = index_articles(es, chunks, settings)
+    assert (result.created, result.updated, result.unchanged, result.failed) == (9, 1, 0, 0)
+    assert 1 <= peak[0] <= most
+    if most > 1:
+        assert peak[0] >= 2  # the overlap really happened
+    es.indices.refresh(index=alias)
+    assert es.count(index=alias)["count"] == 9
+    [hit] = es.search(index=alias, query={"ids": {"values": [changed.doc_id]}})["hits"]["hits"]
+    assert hit["_source"]["body"] == changed.body and hit["_source"]["previous_hash"] == first.content_hash
 
 
 def test_a_failing_source_leaves_the_chunks_read_before_it_written(es, es_url, alias) -> None:

@@ -1,8 +1,8 @@
 """Bulk writes of articles: deterministic ids, unchanged articles not rewritten, changed ones
 updated with their previous hash kept, per-document rejections sent to the dead-letter index.
 
-Memory stays flat: articles are consumed in bounded chunks (count and bytes); at most two are held,
-the one being written and the one being looked up and planned. Infrastructure failures (the cluster unreachable after the
+Memory stays flat: articles are consumed in bounded chunks (count and bytes); at most
+``bulk_max_in_flight`` + 1 are held: the ones being written and the one being looked up and planned. Infrastructure failures (the cluster unreachable after the
 client's retries) raise: the caller's task fails and is retried, and because ids are
 deterministic and unchanged documents are skipped, the retry loses and duplicates nothing.
 """
@@ -10,6 +10,7 @@ deterministic and unchanged documents are skipped, the retry loses and duplicate
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -111,22 +112,23 @@ def index_articles(
     """Index articles into their monthly indices; return counts and the per-document failures
     (each also written to the dead-letter index with its reason and the original document).
 
-    Pipelined: while Elasticsearch writes one chunk (a background thread sends it and waits),
-    this thread reads, looks up and plans the next one, so client and server work overlap. At
-    most one chunk is in flight, and a chunk that shares a document id with the one in flight
-    waits for it first: its lookup must see that write, exactly as without the overlap. Every
-    write has finished (or failed) when this function returns or raises."""
+    Pipelined: while Elasticsearch writes a chunk (a background thread sends it and waits), this
+    thread reads, looks up and plans the next one, so client and server work overlap. At most
+    ``bulk_max_in_flight`` chunks are in flight (default 2: while the node parses one request,
+    it indexes the other), and a chunk that shares a document id with one in flight waits for it
+    first: its lookup must see that write, exactly as without the overlap. Every write has
+    finished (or failed) when this function returns or raises."""
     alias = settings.index_alias
     total = BulkResult()
     known: set[str] = set()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer:
-        in_flight: Future[BulkResult] | None = None
-        in_flight_ids: set[str] = set()
+    most = max(1, settings.bulk_max_in_flight)
+    with ThreadPoolExecutor(max_workers=most, thread_name_prefix="bulk-write") as writer:
+        in_flight: deque[tuple[Future[BulkResult], set[str]]] = deque()
         for chunk in chunked(articles, settings.bulk_chunk_size):
             ids = {article.doc_id for article in chunk}
-            if in_flight is not None and not ids.isdisjoint(in_flight_ids):
-                total.add(in_flight.result())
-                in_flight = None
+            # a chunk sharing an id with a write in flight waits for it (and the older ones)
+            while in_flight and any(not ids.isdisjoint(busy) for _future, busy in in_flight):
+                total.add(in_flight.popleft()[0].result())
             result = BulkResult()
             now = datetime.now(UTC).isoformat(timespec="seconds")
             existing = _existing(es, alias, chunk)
@@ -137,12 +139,13 @@ def index_articles(
             if not actions:  # all unchanged: nothing to write
                 total.add(result)
                 continue
-            if in_flight is not None:
-                total.add(in_flight.result())
-            in_flight = writer.submit(_write, es, settings, actions, existing, by_id, result, run_id, feed)
-            in_flight_ids = ids
-        if in_flight is not None:
-            total.add(in_flight.result())
+            while len(in_flight) >= most:
+                total.add(in_flight.popleft()[0].result())
+            in_flight.append(
+                (writer.submit(_write, es, settings, actions, existing, by_id, result, run_id, feed), ids)
+            )
+        while in_flight:
+            total.add(in_flight.popleft()[0].result())
     return total
 
 

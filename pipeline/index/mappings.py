@@ -68,7 +68,9 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "story_id": KEYWORD,
         "story_representative": {"type": "boolean"},
         "duplicate_of": KEYWORD,
-        "lsh_bands": KEYWORD,
+        # 128 keys a document, only ever matched by a terms query (story candidates): no doc values
+        # (nothing sorts or aggregates on them), which saves the node work on every write
+        "lsh_bands": {"type": "keyword", "doc_values": False},
         "minhash": {"type": "keyword", "index": False, "doc_values": False},  # the full signature, read back only
         "removals": {"properties": {"rule": KEYWORD, "chars": {"type": "integer"}}},
         "removed_chars": {"type": "integer"},

@@ -33,7 +33,7 @@ from pipeline.index.names import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 5
+TEMPLATE_VERSION = 6  # 6: lsh_bands without doc values
 
 
 def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> dict[str, Any]:
