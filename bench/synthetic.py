@@ -180,7 +180,7 @@ def _pooled_body(rng: random.Random, pool: tuple[str, ...], patterns: tuple[tupl
     return "\n".join(paras)[:BODY_BYTES]
 
 
-def indexing_articles(count: int, seed: int = 42, start: int = 0) -> Iterator[SyntheticArticle]:
+def indexing_articles(count: int, seed: int = 42, start: int = 0, span_days: int = SPAN_DAYS) -> Iterator[SyntheticArticle]:
     """Articles of the same shape and size as ``synthetic_articles`` (4 KB German-like body of the
     same vocabulary, 5-10 entities, 128 LSH bands and the MinHash signature, story id, 24 months), about 8x cheaper to make:
     bodies are drawn from a seeded pool of sentences instead of word by word. For indexing
@@ -190,7 +190,7 @@ def indexing_articles(count: int, seed: int = 42, start: int = 0) -> Iterator[Sy
     patterns = _paragraph_patterns(seed)
     for n in range(start, start + count):
         rng = random.Random(f"idx:{seed}:{n}")
-        published = START + timedelta(seconds=rng.randrange(SPAN_DAYS * 86400))
+        published = START + timedelta(seconds=rng.randrange(span_days * 86400))
         body = _pooled_body(rng, pool, patterns)
         lead = rng.randrange(len(pool) - 3)
         description = " ".join(pool[lead: lead + 3])[:300]
