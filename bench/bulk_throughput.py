@@ -349,8 +349,8 @@ def conclusion(info: dict[str, Any]) -> list[str]:
         out.append(f"- The configured chunk size {default['chunk']} on the same 50k: {default['docs_per_s']:,.0f} docs/s.")
     if baseline is not None:
         out.append(
-            f"- Baseline `{info['baseline_rev']}` (lookup, plan and write one after the other, asdict documents) on"
-            f" the same node and input: {baseline['docs_per_s']:,.0f} docs/s, client"
+            f"- Baseline `{info['baseline_rev']}` (that revision's `pipeline` package, same bench input) on"
+            f" the same node: {baseline['docs_per_s']:,.0f} docs/s, client"
             f" {per_doc(baseline, 'client_cpu_s'):.3f} + server {per_doc(baseline, 'server_cpu_s'):.3f} ms CPU per"
             " document."
         )
