@@ -83,7 +83,7 @@ def local_executor(airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def _config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], replicas: int) -> Path:
-    write_config(directory, es_url=es_url, alias=alias, feeds=feeds)
+    write_config(directory, es_url=es_url, alias=alias, feeds=feeds, read_timeout_s=10)
     main = yaml.safe_load((directory / "pipeline.yaml").read_text(encoding="utf-8"))
     main["elasticsearch"]["number_of_replicas"] = replicas
     main["ingest"] = {"max_feed_groups": 4}
@@ -92,10 +92,17 @@ def _config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], repl
 
 
 def _feeds(first_site: str, second_site: str) -> list[dict]:
+    """rss on host 1, atom on host 2, and on each host a feed answering after 2.5 s (the RSS entries
+    of that host), so each ingest task lasts longer than the executor's gap between starting the
+    two: without it, two 1.5 s tasks started 1.8 s apart were seen not to overlap."""
     [rss] = sample_feeds(first_site, "rss")
     [atom] = sample_feeds(second_site, "atom")
     atom["allow_networks"] = [f"{SECOND_HOST}/32"]
-    return [rss, atom]
+    slow = [
+        {**rss, "name": f"slow-{n}", "url": f"{base}/faults/slow.xml?seconds=2.5", "allow_networks": [net]}
+        for n, (base, net) in enumerate([(first_site, "127.0.0.1/32"), (second_site, f"{SECOND_HOST}/32")], 1)
+    ]
+    return [rss, atom, *slow]
 
 
 def _snapshot(es: Elasticsearch, alias: str) -> dict[str, Any]:
@@ -199,8 +206,10 @@ def test_parallel_dag_on_two_node_cluster_matches_serial_single_node_run(
     assert by_index and all(len(nodes) == 2 for nodes in by_index.values())  # primary and replica apart
 
     result = _snapshot(cluster_es, alias)
-    # rss (4 entries) on host 1, atom (3 entries) on host 2, one of them with tracking parameters
-    assert reference["count"] == 7
+    # rss (4 entries) on host 1, atom (3 entries) on host 2, one of them with tracking parameters;
+    # slow-1 lists host 1's RSS articles again (no new document), slow-2 host 2's, of which 2 are
+    # atom's articles already: 4 + 3 + 2
+    assert reference["count"] == 9
     assert result["count"] == reference["count"]
     assert result["docs"].keys() == reference["docs"].keys()
     assert result["docs"] == reference["docs"]
