@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,10 @@ _ENTITY_IDS = {name: "Q" + hashlib.sha1(name.encode()).hexdigest()[:8] for name,
 #: sentences in the pool of ``indexing_articles``: large enough that a 60 KB block of stored
 #: documents (what Lucene compresses together) rarely holds the same sentence twice
 POOL_SENTENCES = 20_000
+
+
+_BAND_PREFIXES = [f"{band}:" for band in range(BANDS)]
+_HEX16 = re.compile("[0-9a-f]{16}")
 
 
 @dataclass
@@ -109,7 +114,7 @@ def _article(
     # 256-value MinHash signature (8 hex digits a value, 2 KB, in _source only).
     digits = rng.randbytes(4 * NUM_PERM + 8 * BANDS).hex()
     signature = digits[: 8 * NUM_PERM]
-    bands = [f"{band}:{digits[8 * NUM_PERM + 16 * band: 8 * NUM_PERM + 16 * band + 16]}" for band in range(BANDS)]
+    bands = list(map(str.__add__, _BAND_PREFIXES, _HEX16.findall(digits, 8 * NUM_PERM)))
     return SyntheticArticle(
         url=url,
         canonical_url=url,
