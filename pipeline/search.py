@@ -13,7 +13,7 @@ SEARCH_FIELDS = [
     "description_en",
 ]
 HIGHLIGHT_FIELDS = ("body", "body_de", "body_en")
-SOURCE_FIELDS = ["title", "url", "site", "lang", "published_at", "published_precision", "story_id", "flags"]
+SOURCE_FIELDS = ["title", "url", "canonical_url", "site", "lang", "published_at", "published_precision", "story_id", "flags"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def format_hits(resp: dict[str, Any]) -> str:
         outlets = hit.get("inner_hits", {}).get("outlets", {}).get("hits", {}).get("total", {}).get("value")
         story = f"  [story of {outlets} article(s)]" if outlets and src.get("story_id") else ""
         lines.append(f"- [{src.get('lang')}] {src.get('published_at') or 'undated'}  {src.get('title')}{story}")
-        lines.append(f"  {src.get('url')}")
+        lines.append(f"  {src.get('canonical_url') or src.get('url')}")  # without tracking parameters
         if snippet:
             lines.append(f"  … {snippet.replace('<em>', '[').replace('</em>', ']')} …")
     lines.append(f"sites: {_facet(resp, 'sites')}")

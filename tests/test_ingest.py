@@ -7,7 +7,7 @@ from pipeline.config import FeedConfig, load_settings
 from pipeline.index.client import es_client
 from pipeline.index.template import ensure_index
 from pipeline.ingest import ingest_feed
-from pipeline.search import search_articles
+from pipeline.search import format_hits, search_articles
 from tests.conftest import sample_feeds, write_config
 
 
@@ -113,6 +113,9 @@ def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp
     story_hit = next(h for h in collapsed["hits"]["hits"] if h["_source"]["story_id"] == first["story_id"])
     assert story_hit["inner_hits"]["outlets"]["hits"]["total"]["value"] >= 2
     assert len(collapsed["hits"]["hits"]) < 5
+    # the printed hits show canonical URLs: the DWN feed links carry utm_* parameters
+    printed = format_hits(search_articles(es, alias, "Tokajew"))
+    assert "/dwn/516842/" in printed and "utm_" not in printed
     dwn = next(d for u, d in docs.items() if "/dwn/" in u)
     assert dwn["published_source"] == "visible-text" and dwn["modified_at"] == "2022-01-10T09:19:00+00:00"
 
