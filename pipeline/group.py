@@ -1,5 +1,7 @@
 """One mapped ingest task: the feeds of one group (pipeline.feedgroups), one after another, with
-one per-host limiter shared by all of them, so feeds of the same site are polite to it together.
+one per-host limiter shared by all of them, so feeds of the same site are polite to it together;
+its start times are also reserved in Elasticsearch (pipeline.sharedlimit), so other tasks (a
+backfill beside the nightly run) keep the same per-site interval with it.
 
 A feed's failure never costs the other feeds their run: bad feeds and pages are failures in the
 feed's report already (pipeline.ingest), and an unexpected error in one feed (a bug, a config
@@ -25,7 +27,7 @@ from pipeline.config import FeedConfig, Settings
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.ingest import FeedReport, ingest_feed
-from pipeline.ratelimit import HostLimiter
+from pipeline.sharedlimit import SharedHostLimiter
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,8 @@ def ingest_group(
     """Ingest every feed of the group; ``{"feeds": [feed_result, ...]}``. Raises
     ElasticsearchUnavailable (after all feeds were tried) if Elasticsearch failed for any."""
     es = es or es_client(settings.elasticsearch)
-    limiter = HostLimiter(settings.http.per_host_min_interval_s, settings.http.per_host_max_concurrent)
+    limiter = SharedHostLimiter(es, settings.elasticsearch.index_alias, settings.http.per_host_min_interval_s,
+                                settings.http.per_host_max_concurrent)
     results: list[dict[str, Any]] = []
     es_failed: list[str] = []
     for feed in feeds:

@@ -80,11 +80,12 @@ def is_retryable(exc: FetchError) -> bool:
 
 class Fetcher:
     """HTTP clients for the sources of one run: one per (robots setting, size cap), all sharing
-    one per-host limiter, so politeness holds across sitemaps, pages and WARC downloads."""
+    one per-host limiter (``limiter``, e.g. the one shared through Elasticsearch with every other
+    task), so politeness holds across sitemaps, pages and WARC downloads."""
 
-    def __init__(self, http: HttpSettings) -> None:
+    def __init__(self, http: HttpSettings, limiter: HostLimiter | None = None) -> None:
         self.http = http
-        self.limiter = HostLimiter(http.per_host_min_interval_s, http.per_host_max_concurrent)
+        self.limiter = limiter or HostLimiter(http.per_host_min_interval_s, http.per_host_max_concurrent)
         self._clients: dict[tuple[bool, int], HttpClient] = {}
         self.source: ArchiveSource | None = None
 

@@ -40,6 +40,7 @@ from pipeline.index.bulk import index_articles
 from pipeline.index.names import runlog_index
 from pipeline.ingest import PAGE_CONTENT_TYPES, article_from_page
 from pipeline.ingest_extras import RunExtras
+from pipeline.sharedlimit import SharedHostLimiter
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,9 @@ class Backfill:
         self.es = es
         self.alias = settings.elasticsearch.index_alias
         self.run_id = run_id
-        self.fetcher = Fetcher(settings.http)
+        http = settings.http
+        self.fetcher = Fetcher(http, SharedHostLimiter(es, self.alias, http.per_host_min_interval_s,
+                                                       http.per_host_max_concurrent))
         self.sitemaps = SitemapCache()
         self._last_beat = 0.0
 

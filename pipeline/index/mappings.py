@@ -190,3 +190,9 @@ FEEDSTATE_MAPPINGS: dict[str, Any] = {
         "max_age_s": {"type": "float"},
     },
 }
+
+# <alias>-hostslots: one document per host, the next allowed request start (pipeline.sharedlimit)
+HOSTSLOTS_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {"host": KEYWORD, "next_start": {"type": "double"}},
+}

@@ -42,3 +42,8 @@ def profiles_index(alias: str) -> str:
 def backfill_index(alias: str) -> str:
     """Backfill partition state, one document per (archive source, day) (pipeline.backfill)."""
     return f"{alias}-backfill"
+
+
+def hostslots_index(alias: str) -> str:
+    """Next allowed request start per host, shared by every worker (pipeline.sharedlimit)."""
+    return f"{alias}-hostslots"

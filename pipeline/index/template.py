@@ -19,6 +19,7 @@ from pipeline.index.mappings import (
     ARTICLE_MAPPINGS,
     DEADLETTER_MAPPINGS,
     FEEDSTATE_MAPPINGS,
+    HOSTSLOTS_MAPPINGS,
     PROFILE_MAPPINGS,
     RUNLOG_MAPPINGS,
 )
@@ -27,6 +28,7 @@ from pipeline.index.names import (
     article_pattern,
     deadletter_index,
     feedstate_index,
+    hostslots_index,
     profiles_index,
     runlog_index,
 )
@@ -64,6 +66,7 @@ def _aux_indices(settings: ElasticsearchSettings) -> list[tuple[str, dict[str, A
         (runlog_index(alias), RUNLOG_MAPPINGS),
         (feedstate_index(alias), FEEDSTATE_MAPPINGS),
         (profiles_index(alias), PROFILE_MAPPINGS),
+        (hostslots_index(alias), HOSTSLOTS_MAPPINGS),
     ]
 
 
