@@ -55,7 +55,6 @@ class SharedHostLimiter(HostLimiter):
         self.es = es
         self.index = hostslots_index(alias)
         self._wall_clock = wall_clock
-        self._shared_sleep = sleep
         self._paused_until = 0.0  # after a failure, the shared part rests for RETRY_AFTER_S
         self._lead = 0.1
 
@@ -65,7 +64,7 @@ class SharedHostLimiter(HostLimiter):
             if self.min_interval_s > 0 and time.monotonic() >= self._paused_until:
                 wait = self._reserve(host.lower())
                 if wait > 0:
-                    self._shared_sleep(wait)
+                    self._sleep(wait)
             yield
 
     def _reserve(self, host: str) -> float:

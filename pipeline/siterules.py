@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -115,20 +115,35 @@ class Rulebook:
     sites: tuple[SiteMatch, ...] = field(default=())
 
     def for_url(self, url: str) -> SiteRules:
-        parts = urlsplit(url)
-        host = _norm_host(parts.hostname or "")
-        path = parts.path or "/"
-        best: SiteMatch | None = None
-        for site in self.sites:
-            if (
-                host in site.hosts and path.startswith(site.path_prefix)
-                and (best is None or len(site.path_prefix) > len(best.path_prefix))
-            ):
-                best = site
+        best = best_site(self.sites, url)
         return self.generic.merged(best.rules) if best else self.generic
 
 
-def _norm_host(host: str) -> str:
+class _SiteEntry(Protocol):
+    hosts: frozenset[str]
+    path_prefix: str
+
+
+_Entry = TypeVar("_Entry", bound=_SiteEntry)
+
+
+def best_site(sites: Iterable[_Entry], url: str) -> _Entry | None:
+    """The entry for ``url`` among per-site entries of the rule files (``hosts`` normalised by
+    ``norm_host``, ``path_prefix``): its host matches, and of those the longest matching prefix."""
+    parts = urlsplit(url)
+    host = norm_host(parts.hostname or "")
+    path = parts.path or "/"
+    best: _Entry | None = None
+    for site in sites:
+        if host in site.hosts and path.startswith(site.path_prefix) and (
+            best is None or len(site.path_prefix) > len(best.path_prefix)
+        ):
+            best = site
+    return best
+
+
+def norm_host(host: str) -> str:
+    """Host as the rule files match it: lower case, no trailing dot, no leading ``www.``."""
     host = host.lower().rstrip(".")
     return host.removeprefix("www.")
 
@@ -281,7 +296,7 @@ def load_rule_file(path: Path, *, generic: bool = False) -> tuple[SiteRules, fro
     if not isinstance(match, dict) or not match.get("hosts"):
         raise ConfigError(f"{path}: match.hosts is required for a site rule file")
     hosts = match["hosts"] if isinstance(match["hosts"], list) else [match["hosts"]]
-    return rules, frozenset(_norm_host(str(h)) for h in hosts), str(match.get("path_prefix") or "/")
+    return rules, frozenset(norm_host(str(h)) for h in hosts), str(match.get("path_prefix") or "/")
 
 
 def build_rulebook(files: Iterable[Path], generic_file: Path | None) -> Rulebook:

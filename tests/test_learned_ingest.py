@@ -133,15 +133,13 @@ def test_backfill_applies_and_feeds_the_learned_profile_and_skips_list_pages(
     """A backfill from a WARC of the same site: pages cleaned with the profile the nightly feed
     learned (promo line and related block gone), the section front and tag page skipped as not
     articles, and the backfilled pages counted into the profile."""
-    import io
-    from datetime import date
+    from datetime import date, datetime
 
     import yaml
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
 
     from pipeline.backfill.jobs import plan, prepare, run_partitions
     from pipeline.backfill.sources import load_backfill_config
+    from tests.backfill_helpers import write_warc
 
     settings, client = setup_config(
         tmp_path, es_url, alias, [learn_feed("kreisbote", learn_site.feed_url(0, 20), SITE)],
@@ -152,14 +150,8 @@ def test_backfill_applies_and_feeds_the_learned_profile_and_skips_list_pages(
     urls = [learn_site.base_url + a.path for a in articles[20:30]]
     lists = [learn_site.base_url + SECTION_PATH, learn_site.base_url + TAG_PATH]
     warc = tmp_path / "kreisbote.warc.gz"
-    with warc.open("wb") as fh:
-        writer = WARCWriter(fh, gzip=True)
-        for url in urls + lists:
-            body = httpx.get(url).content
-            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(
-                url, "response", payload=io.BytesIO(body), http_headers=headers,
-                warc_headers_dict={"WARC-Date": "2024-03-05T12:00:00Z"}))
+    noon = datetime(2024, 3, 5, 12, 0)  # the helper's other records are captured in 2022
+    write_warc(warc, per_day=0, extra=[(url, httpx.get(url).content, noon) for url in urls + lists])
     config_dir = tmp_path / "config"
     (config_dir / "backfill.yaml").write_text(yaml.safe_dump({"sources": [
         {"name": "kreisbote-warc", "type": "warc", "path": str(warc), "site": SITE, "lang": "de"}]}), encoding="utf-8")

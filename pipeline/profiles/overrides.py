@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
-from pipeline.siterules import DEFAULT_RULES_DIR, GENERIC_FILE, ConfigError
+from pipeline.siterules import DEFAULT_RULES_DIR, GENERIC_FILE, ConfigError, best_site, norm_host
 
 _RULE = re.compile(r"^learned:(line|block):[0-9a-f]{16}$")
 
@@ -46,15 +45,7 @@ class OverrideBook:
     sites: tuple[_SiteOverrides, ...]
 
     def for_url(self, url: str) -> Overrides:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower().rstrip(".").removeprefix("www.")
-        path = parts.path or "/"
-        best: _SiteOverrides | None = None
-        for site in self.sites:
-            if host in site.hosts and path.startswith(site.path_prefix) and (
-                best is None or len(site.path_prefix) > len(best.path_prefix)
-            ):
-                best = site
+        best = best_site(self.sites, url)  # the same choice as the site rules make
         if best is None:
             return self.generic
         return Overrides(
@@ -110,7 +101,7 @@ def load_overrides(directory: Path | str = DEFAULT_RULES_DIR) -> OverrideBook:
             continue  # siterules reports the missing match
         hosts = hosts if isinstance(hosts, list) else [hosts]
         sites.append(_SiteOverrides(
-            frozenset(str(h).lower().rstrip(".").removeprefix("www.") for h in hosts),
+            frozenset(norm_host(str(h)) for h in hosts),
             str(match.get("path_prefix") or "/"), overrides,
         ))
     return OverrideBook(generic, tuple(sites))
