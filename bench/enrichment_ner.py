@@ -86,7 +86,8 @@ def main() -> None:
         train_ner(model_dir, epochs=20, seed=0)
         train_s = time.perf_counter() - t0
         nlp = load_model(str(model_dir))
-        assert nlp is not None
+        nlp_blis = load_model(str(model_dir), "blis")
+        assert nlp is not None and nlp_blis is not None
         rows = []
         for bs in BATCH_SIZES:
             ex = EntityExtractor(models={"de": str(model_dir)}, batch_size=bs)
@@ -94,7 +95,9 @@ def main() -> None:
             wall, cpu = timed(lambda ex=ex, items=items: ex.extract_batch(items))
             rows.append((f"NER + linking (`extract_batch`), batch {bs}", wall, cpu))
         wall, cpu = timed(lambda: list(nlp.pipe(articles, batch_size=32)))
-        rows.append(("NER only (`nlp.pipe`), batch 32", wall, cpu))
+        rows.append(("NER only (`nlp.pipe`), batch 32, matrix backend numpy (default)", wall, cpu))
+        wall, cpu = timed(lambda: list(nlp_blis.pipe(articles, batch_size=32)))
+        rows.append(("NER only (`nlp.pipe`), batch 32, matrix backend blis (thinc's default)", wall, cpu))
         gaz = EntityExtractor(models={}).gazetteer
         wall, cpu = timed(lambda: [gaz.find(a) for a in articles])
         rows.append(("gazetteer matching only", wall, cpu))
@@ -111,7 +114,8 @@ def main() -> None:
             f"({n_chars / N_ARTICLES:,.0f} characters on average; {n_words:,} words in all), windows over the "
             "five seed articles. Model: the test model (`pipeline.entities.training.train_ner`, "
             f"`spacy.blank('de')` + `ner` with a width-64 depth-2 tok2vec, 20 epochs, trained in {train_s:.1f} s), "
-            "loaded from disk by `EntityExtractor`. Single process, BLAS threads pinned to 1; "
+            "loaded from disk by `EntityExtractor` (matrix backend from config/entities/models.yaml: numpy, "
+            "unless the row says otherwise). Single process, BLAS threads pinned to 1; "
             f"median of {REPEATS} passes after a warm-up. Target: at least {TARGET:.0f} articles/s per core "
             "for NER + linking."
         ),

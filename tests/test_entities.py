@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import ConfigError
 from pipeline.entities import EntityExtractor, GazetteerError, load_gazetteer
 from pipeline.entities.extractor import DEFAULT_CONFIG_DIR
 from pipeline.entities.models import clear_cache, load_model
@@ -130,6 +131,26 @@ def test_trained_model_finds_people_and_places_in_held_out_sentences(model_dir: 
 
 def test_model_is_loaded_once_per_process(model_dir: Path) -> None:
     assert load_model(str(model_dir)) is load_model(str(model_dir))
+
+
+def test_matrix_backends_find_the_same_entities(model_dir: Path) -> None:
+    """numpy's BLAS (the default) replaces blis in every layer, and changes no entity."""
+    texts = [seed.read_text(encoding="utf-8") for seed in SEEDS]
+    found = {}
+    for backend in ("numpy", "blis"):
+        nlp = load_model(str(model_dir), backend)
+        assert nlp is not None
+        layers = list(nlp.get_pipe("ner").model.walk())
+        assert {layer.ops.use_blis for layer in layers} == {backend == "blis"}, backend
+        found[backend] = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
+    assert found["numpy"] == found["blis"]
+    assert sum(map(len, found["numpy"])) >= 20
+
+
+def test_unknown_matrix_backend_is_a_clear_error(tmp_path: Path, model_dir: Path) -> None:
+    (tmp_path / "models.yaml").write_text(f"matrix_backend: mkl\nmodels:\n  de: {model_dir}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="matrix_backend.*numpy, blis"):
+        EntityExtractor(config_dir=tmp_path)
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name[:3])

@@ -19,7 +19,7 @@ import yaml
 
 from pipeline.config import REPO_CONFIG_DIR, ConfigError
 from pipeline.entities.gazetteer import Gazetteer, Match, load_gazetteer
-from pipeline.entities.models import load_model
+from pipeline.entities.models import DEFAULT_MATRIX_BACKEND, MATRIX_BACKENDS, load_model
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,12 @@ class EntityExtractor:
         self.models: dict[str, str] = {str(k): str(v) for k, v in chosen.items()}
         self.batch_size = int(batch_size or cfg.get("batch_size") or DEFAULT_BATCH_SIZE)
         self.max_chars = int(cfg.get("max_chars") or DEFAULT_MAX_CHARS)
+        self.matrix_backend = str(cfg.get("matrix_backend") or DEFAULT_MATRIX_BACKEND)
+        if self.matrix_backend not in MATRIX_BACKENDS:
+            raise ConfigError(
+                f"'matrix_backend' in {Path(config_dir) / 'models.yaml'} must be one of "
+                f"{', '.join(MATRIX_BACKENDS)}, not {self.matrix_backend!r}"
+            )
         self.gazetteer: Gazetteer = load_gazetteer(config_dir)
 
     def extract(self, text: str, lang: str) -> list[dict[str, Any]]:
@@ -106,7 +112,7 @@ class EntityExtractor:
                 by_lang.setdefault(lang, []).append(i)
         for lang, indices in by_lang.items():
             name = self.models.get(lang)
-            nlp = load_model(name) if name else None
+            nlp = load_model(name, self.matrix_backend) if name else None
             if nlp is None:
                 continue
             texts = [items[i][0][: self.max_chars] for i in indices]

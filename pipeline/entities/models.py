@@ -14,13 +14,21 @@ from pathlib import Path
 
 import spacy
 from spacy.language import Language
+from thinc.api import NumpyOps
 
 log = logging.getLogger(__name__)
 
 # Components NER needs; anything else in a full model (parser, lemmatizer, ...) is switched off.
 NER_COMPONENTS = {"ner", "tok2vec", "transformer", "entity_ruler", "span_ruler"}
 
-_MODELS: dict[str, Language | None] = {}
+# Matrix products of the NER network: "numpy" (numpy's BLAS, OpenBLAS in the numpy wheels) or
+# "blis" (thinc's default). Measured on the 2-core AMD EPYC machines (docs/benchmarks.md,
+# enrichment_ner): numpy's BLAS multiplies the tok2vec matrices 2.5x as fast as blis, which takes
+# NER from ~14 to ~10 ms per 600-word article; the entities found are the same.
+MATRIX_BACKENDS = ("numpy", "blis")
+DEFAULT_MATRIX_BACKEND = "numpy"
+
+_MODELS: dict[tuple[str, str], Language | None] = {}
 _LOCK = threading.Lock()
 
 
@@ -28,16 +36,30 @@ def _looks_like_path(name: str) -> bool:
     return "/" in name or "\\" in name or name.startswith(".") or Path(name).exists()
 
 
-def load_model(name: str) -> Language | None:
+def _use_backend(nlp: Language, matrix_backend: str) -> None:
+    """Give every layer of every component ops of ``matrix_backend`` (layers hold their own)."""
+    ops = NumpyOps(use_blis=matrix_backend == "blis")
+    for _name, component in nlp.components:
+        model = getattr(component, "model", None)
+        if model is not None and hasattr(model, "walk"):
+            for layer in model.walk():
+                layer.ops = ops
+
+
+def load_model(name: str, matrix_backend: str = DEFAULT_MATRIX_BACKEND) -> Language | None:
     """The pipeline for ``name`` (package name or directory), or None if it cannot be loaded.
 
     Never downloads anything: ``spacy.load`` only reads installed packages and directories.
     The result, including a failure, is cached for the life of the process, so the warning is
-    logged once per process and model.
+    logged once per process and model. ``matrix_backend`` (one of ``MATRIX_BACKENDS``) picks the
+    library the network's matrix products run in; the layers keep the ops they were built with.
     """
+    if matrix_backend not in MATRIX_BACKENDS:
+        raise ValueError(f"matrix_backend must be one of {', '.join(MATRIX_BACKENDS)}, not {matrix_backend!r}")
+    key = (name, matrix_backend)
     with _LOCK:
-        if name in _MODELS:
-            return _MODELS[name]
+        if key in _MODELS:
+            return _MODELS[key]
         nlp: Language | None
         try:
             nlp = spacy.load(name)
@@ -66,6 +88,7 @@ def load_model(name: str) -> Language | None:
                 exc,
             )
         if nlp is not None:
+            _use_backend(nlp, matrix_backend)
             extra = [p for p in nlp.pipe_names if p not in NER_COMPONENTS]
             if extra:
                 nlp.select_pipes(disable=extra)
@@ -74,7 +97,7 @@ def load_model(name: str) -> Language | None:
                     "spaCy model %r has no 'ner' component; entities come from the gazetteer only", name
                 )
                 nlp = None
-        _MODELS[name] = nlp
+        _MODELS[key] = nlp
         return nlp
 
 
