@@ -61,12 +61,20 @@ class Article:
         for name in _field_names(type(self)):
             value = getattr(self, name)
             if isinstance(value, list):
-                value = [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
+                # 128 LSH band keys a document: a type check per item, not is_dataclass (a hasattr)
+                value = [v if type(v) in _PLAIN else _plain(v) for v in value]
             elif is_dataclass(value) and not isinstance(value, type):
                 value = asdict(value)
             doc[name] = value
         doc["content_hash"] = self.content_hash
         return doc
+
+
+_PLAIN = frozenset({str, dict, int, float, bool, type(None)})
+
+
+def _plain(value: Any) -> Any:
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from pipeline.config import ElasticsearchSettings
 
@@ -14,6 +15,9 @@ def es_client(settings: ElasticsearchSettings) -> Elasticsearch:
         "request_timeout": settings.request_timeout_s,
         "retry_on_timeout": True,
         "max_retries": 3,
+        # orjson: a 16 KB article serialises in a tenth of the standard library's time, and the
+        # bulk helper serialises every document in the indexer's process
+        "serializer": OrjsonSerializer(),
     }
     if settings.api_key:
         kwargs["api_key"] = settings.api_key
