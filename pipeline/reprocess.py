@@ -26,8 +26,9 @@ from pipeline.article import doc_id_for
 from pipeline.clean import Cleaned, ExtractionError, NotAnArticle, clean_article
 from pipeline.config import Settings
 from pipeline.decode import decode_page
-from pipeline.index.mappings import LANG_ANALYZERS
+from pipeline.index.mappings import LANG_ANALYZERS, body_field
 from pipeline.index.names import article_pattern
+from pipeline.index.template import TEMPLATE_VERSION
 from pipeline.iterutils import chunked
 from pipeline.profiles import LearnedRules, ProfileStore, load_overrides
 from pipeline.rawarchive import ArchivedPage, archive_root, iter_pages
@@ -80,7 +81,9 @@ def _hash(title: str | None, body: str, published_at: str | None) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _changes(old: dict[str, Any], cleaned: Cleaned, now: str) -> dict[str, Any]:
+def _changes(old: dict[str, Any], cleaned: Cleaned, now: str, *, current: bool = True) -> dict[str, Any]:
+    """The partial update; ``current``: the document is in an index of the current template version
+    (an older index has no ``body_std``, and indexes ``body`` itself)."""
     body = cleaned.body
     doc: dict[str, Any] = {
         "body": body,
@@ -93,8 +96,8 @@ def _changes(old: dict[str, Any], cleaned: Cleaned, now: str) -> dict[str, Any]:
         "previous_hash": old.get("content_hash"),
         "content_changed_at": now,
     }
-    if old.get("lang") in LANG_ANALYZERS:
-        doc[f"body_{old['lang']}"] = body
+    if current or old.get("lang") in LANG_ANALYZERS:
+        doc[body_field(old.get("lang"))] = body
     if body:
         signature = minhash(body)
         doc["minhash"] = encode_signature(signature)
@@ -114,6 +117,7 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
     overrides = load_overrides(Path(settings.config_dir) / "sites")
     store = ProfileStore(es, alias, settings.profiles)
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    current = f"{alias}-v{TEMPLATE_VERSION}-"
 
     def cleaned_pages() -> Any:
         for page in iter_pages(root):
@@ -141,7 +145,7 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
                 continue
             result.changed += 1
             actions.append({"_op_type": "update", "_index": hit["_index"], "_id": doc_id,
-                            "doc": _changes(hit["_source"], cleaned, now)})
+                            "doc": _changes(hit["_source"], cleaned, now, current=hit["_index"].startswith(current))})
         if actions and not dry_run:
             _ok, errors = bulk(es, actions, raise_on_error=False, max_retries=3)
             for error in errors:

@@ -8,11 +8,12 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+# ``body`` is not indexed: its text is in exactly one of the body_* fields (pipeline.index.mappings)
 SEARCH_FIELDS = [
-    "title^3", "title_de^3", "title_en^3", "body", "body_de", "body_en", "description", "description_de",
+    "title^3", "title_de^3", "title_en^3", "body_de", "body_en", "body_std", "description", "description_de",
     "description_en",
 ]
-HIGHLIGHT_FIELDS = ("body", "body_de", "body_en")
+HIGHLIGHT_FIELDS = ("body_de", "body_en", "body_std")
 SOURCE_FIELDS = ["title", "url", "canonical_url", "site", "lang", "published_at", "published_precision", "story_id", "flags"]
 
 

@@ -159,7 +159,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
         ("news_ingest", "announce_articles", {"run_id": first["run"].run_id, "created": 5, "updated": 0})
     ]
 
-    hits = es.search(index=alias, query={"match": {"body": "Tokajew"}}, size=10)["hits"]["hits"]
+    hits = es.search(index=alias, query={"match": {"body_de": "Tokajew"}}, size=10)["hits"]["hits"]
     assert len(hits) == 5
     assert {h["_source"]["lang"] for h in hits} == {"de"}
 
@@ -180,7 +180,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
     # nothing new: no asset event (the task is skipped, the run still succeeds)
     assert second["states"]["announce_articles"] == "skipped"
     assert _asset_events(alias, second["run"].run_id) == []
-    hits = es.search(index=alias, query={"match": {"body": "Tokajew"}}, size=10)["hits"]["hits"]
+    hits = es.search(index=alias, query={"match": {"body_de": "Tokajew"}}, size=10)["hits"]["hits"]
     assert {h["_id"] for h in hits} == ids_before
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from elasticsearch import BadRequestError
 
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
@@ -15,6 +16,7 @@ from pipeline.index.bulk import index_articles
 from pipeline.index.names import article_index, deadletter_index
 from pipeline.index.reindex import reindex
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
+from pipeline.search import search_articles
 from tests.conftest import TEST_ES_PORT
 
 WORDS = [
@@ -122,6 +124,33 @@ def test_rejected_document_goes_to_dead_letter_and_the_rest_is_indexed(es, es_ur
     assert "modified_at" in src["reason"] and src["document"]["body"] == bad.body
 
 
+def test_each_body_is_indexed_once_in_its_language_field(es, es_url, alias) -> None:
+    settings = _settings(es_url, alias)
+    ensure_index(es, settings)
+    bodies = {
+        "de": "Die Proteste in Almaty gehen weiter, sagte die Regierung.",
+        "en": "The protests in Almaty continued, the government said.",
+        "pl": "Protesty w Ałmaty trwają, poinformował rząd.",
+    }
+    articles = [replace(_article(i, body=body), lang=lang) for i, (lang, body) in enumerate(bodies.items())]
+    assert index_articles(es, articles, settings).created == 3
+    es.indices.refresh(index=alias)
+    for article in articles:
+        src = es.get(index=article_index(alias, TEMPLATE_VERSION, article.published_at), id=article.doc_id)["_source"]
+        copies = {k for k in src if k.startswith("body_")}
+        assert copies == {"body_de" if article.lang == "de" else "body_en" if article.lang == "en" else "body_std"}
+        assert src[copies.pop()] == src["body"] == article.body
+    # German and English stemming, the standard analyzer for Polish; highlights from the copies
+    hits = search_articles(es, alias, "Protest")["hits"]["hits"]
+    assert sorted(h["_source"]["lang"] for h in hits) == ["de", "en"]
+    [polish] = search_articles(es, alias, "Protesty")["hits"]["hits"]
+    assert polish["_source"]["lang"] == "pl" and polish["highlight"]["body_std"] == [
+        "<em>Protesty</em> w Ałmaty trwają, poinformował rząd."]
+    # body itself is stored, not indexed: a query on it is refused, not silently empty
+    with pytest.raises(BadRequestError, match="not indexed"):
+        es.search(index=alias, query={"match": {"body": "Proteste"}})
+
+
 def test_reindex_migrates_old_versions_with_an_atomic_alias_switch(es, es_url, alias) -> None:
     settings = _settings(es_url, alias)
     ensure_index(es, settings)
@@ -129,12 +158,15 @@ def test_reindex_migrates_old_versions_with_an_atomic_alias_switch(es, es_url, a
     ensure_article_index(es, settings, old)
     for i in range(3):
         es.index(index=old, id=_article(i).doc_id, document={"title": f"alt {i}", "template_version": 2})
+    polish = {"title": "Stary", "body": "Protesty w Ałmaty trwają.", "lang": "pl", "template_version": 6}
+    es.index(index=old, id=_article(3).doc_id, document=polish)  # v6 indexed body, had no body_std
     es.indices.refresh(index=old)
     result = reindex(es, settings, delete_old=True, progress=lambda _: None)
-    assert result.migrated == {old: f"{alias}-v{TEMPLATE_VERSION}-2022.01"} and result.copied == 3
+    assert result.migrated == {old: f"{alias}-v{TEMPLATE_VERSION}-2022.01"} and result.copied == 4
     assert not es.indices.exists(index=old)
     assert set(es.indices.get_alias(name=alias)) >= {f"{alias}-v{TEMPLATE_VERSION}-2022.01"}
-    assert es.count(index=alias)["count"] == 3
+    assert es.count(index=alias)["count"] == 4
+    assert [h["_id"] for h in search_articles(es, alias, "Protesty")["hits"]["hits"]] == [_article(3).doc_id]
     assert reindex(es, settings, progress=lambda _: None).migrated == {}
 
 

@@ -124,7 +124,7 @@ def _snapshot(es: Elasticsearch, alias: str) -> dict[str, Any]:
             "entities": sorted(e.get("name", "") for e in src.get("entities") or []),
         }
     search = {
-        q: sorted(h["_id"] for h in es.search(index=alias, query={"match": {"body": q}}, size=100)["hits"]["hits"])
+        q: sorted(h["_id"] for h in es.search(index=alias, query={"match": {"body_de": q}}, size=100)["hits"]["hits"])
         for q in ("Tokajew", "Proteste Kasachstan", "OVKS")
     }
     return {"count": es.count(index=alias)["count"], "docs": docs, "search": search}

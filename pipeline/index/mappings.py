@@ -9,29 +9,46 @@ KEYWORD = {"type": "keyword"}
 DATE = {"type": "date"}
 
 # Language-specific analysis: the indexer copies a text into the field of its language only
-# (``body_de`` for lang "de"); ``body`` itself uses the standard analyzer for every language.
-# The copies stay in _source: highlighting a stemmed match ("Protest" in "Proteste") needs them.
+# (``body_de`` for lang "de"); the copies stay in _source, as highlighting reads them from there.
+# ``title`` and ``description`` are also indexed with the standard analyzer, for every language.
+# ``body`` itself is stored but not indexed (template v7): it is searched through exactly one
+# field, its language's or ``body_std`` (standard analyzer) for a language without its own
+# analyzer. Analysing 4 KB twice was a quarter of the node's CPU per indexed article
+# (docs/benchmarks.md); titles and descriptions are short enough to keep both.
 LANG_ANALYZERS = {"de": "german", "en": "english"}
 LANG_TEXT_FIELDS = ("title", "body", "description")
+FALLBACK_SUFFIX = "std"
+
+
+def body_field(lang: str | None) -> str:
+    """The indexed field that holds the body of an article in ``lang``."""
+    return f"body_{lang if lang in LANG_ANALYZERS else FALLBACK_SUFFIX}"
 
 
 def with_language_copies(doc: dict[str, Any]) -> dict[str, Any]:
-    """Add ``<field>_<lang>`` copies of the texts for the document's language."""
+    """Add ``<field>_<lang>`` copies of the texts for the document's language, and ``body_std``
+    for a language without its own analyzer."""
     lang = doc.get("lang")
     if lang in LANG_ANALYZERS:
         for name in LANG_TEXT_FIELDS:
             if doc.get(name):
                 doc[f"{name}_{lang}"] = doc[name]
+    elif doc.get("body"):
+        doc[body_field(lang)] = doc["body"]
     return doc
 
 
-def _text_fields(name: str, *, keyword: bool = False) -> dict[str, Any]:
+def _text_fields(name: str, *, keyword: bool = False, indexed: bool = True) -> dict[str, Any]:
     base: dict[str, Any] = {"type": "text"}
     if keyword:
         base["fields"] = {"keyword": {"type": "keyword", "ignore_above": 512}}
+    if not indexed:
+        base["index"] = False
     fields = {name: base}
     for lang, analyzer in LANG_ANALYZERS.items():
         fields[f"{name}_{lang}"] = {"type": "text", "analyzer": analyzer}
+    if not indexed:
+        fields[f"{name}_{FALLBACK_SUFFIX}"] = {"type": "text"}
     return fields
 
 
@@ -43,7 +60,7 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "feed": KEYWORD,
         "site": KEYWORD,
         **_text_fields("title", keyword=True),
-        **_text_fields("body"),
+        **_text_fields("body", indexed=False),
         **_text_fields("description"),
         "authors": KEYWORD,
         "signoff": KEYWORD,
