@@ -123,3 +123,32 @@ def test_counts_and_documents_match_over_many_chunks_and_months(es, es_url, alia
     assert es.count(index=alias)["count"] == 100
     per_month = es.search(index=alias, size=0, aggs={"m": {"terms": {"field": "published_at", "size": 20}}})
     assert len(per_month["aggregations"]["m"]["buckets"]) == 6
+
+
+def test_client_serialises_like_the_standard_library_and_holds_only_the_bytes() -> None:
+    """orjson (the client's serializer) must give the same JSON as ``json`` for our documents, and
+    a chunk's worth of serialised documents must not hold orjson's working buffers."""
+    import json
+    import tracemalloc
+    from datetime import UTC, datetime
+
+    from pipeline.index.client import CompactOrjsonSerializer
+
+    serializer = CompactOrjsonSerializer()
+    docs = [
+        {**bulk.to_source(_article(i, body="Größere Proteste in Almaty – „Tokajew“. " * 400)),
+         "fetched_at": datetime(2026, 11, 23, tzinfo=UTC)}
+        for i in range(50)
+    ]
+    serializer.dumps(docs[0])  # first-use allocations are not per document
+    tracemalloc.start()
+    try:
+        out = [serializer.dumps(doc) for doc in docs]
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    size = sum(len(b) for b in out)
+    assert size > 50 * 16_000
+    assert held < 2 * size, (held, size)  # 1.5x measured; orjson's own results hold 6.6x their size
+    for doc, data in zip(docs, out, strict=True):
+        assert json.loads(data) == json.loads(json.dumps({**doc, "fetched_at": "2026-11-23T00:00:00+00:00"}))
