@@ -19,6 +19,9 @@ in a fresh worker subprocess (so its peak RSS, VmHWM, is that run's own) with a 
      ``git archive``) on 50k new documents, for a same-run before/after comparison;
   3. tracemalloc peak of Python allocations at 10k vs 50k, two runs each, interleaved (separate
      runs: tracemalloc slows everything, so its runs are not used for docs/s).
+Input: the articles are generated once into an NDJSON file (in the temporary directory), and the
+runs read their documents from it, so docs/s is the indexer's rate; one more 50k run generates its
+input while it indexes, as all runs did before 2026-11-23 19:30 UTC, for comparison.
 Each run records the 1-minute load average when it starts (which includes this benchmark's own
 previous run), the CPU time of the client (all threads), of the Elasticsearch process
 (/proc/<pid>/stat) and of everything else on the machine during the run (/proc/stat busy time
@@ -138,7 +141,10 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
                 return phases.wrap_iter("write", original_bulk(*args, **kwargs))
 
             bulk.streaming_bulk = timed_bulk  # type: ignore[assignment]
-    generated = indexing_articles(count, span_days=spec.get("span_days") or SPAN_DAYS)
+    if spec.get("input_file"):  # the indexer's own rate: documents read from the pre-generated file
+        generated = read_articles(spec["input_file"], count)
+    else:
+        generated = indexing_articles(count, span_days=spec.get("span_days") or SPAN_DAYS)
     articles = _progress(phases.wrap_iter("generate", generated), count, label)
     if spec["mode"] == "tracemalloc":
         tracemalloc.start()
@@ -167,10 +173,38 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def write_articles(path: Path, count: int) -> float:
+    """The bench input, generated once: one JSON article per line. Returns µs per article read back."""
+    import orjson
+
+    from bench.synthetic import indexing_articles
+
+    with path.open("wb") as out:
+        for article in indexing_articles(count):
+            out.write(orjson.dumps(article.__dict__) + b"\n")
+    start = time.perf_counter()
+    n = sum(1 for _ in read_articles(str(path), 5000))
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def read_articles(path: str, count: int) -> Iterator[Any]:
+    """The first ``count`` articles of a file written by :func:`write_articles`."""
+    import orjson
+
+    from bench.synthetic import SyntheticArticle
+
+    with open(path, "rb") as lines:
+        for n, line in enumerate(lines):
+            if n >= count:
+                return
+            yield SyntheticArticle(**orjson.loads(line))
+
+
 # ---------------------------------------------------------------- orchestrator
 class Bench:
-    def __init__(self, url: str, es_pid: int, tag: str, baseline_root: str | None) -> None:
+    def __init__(self, url: str, es_pid: int, tag: str, baseline_root: str | None, input_file: str | None) -> None:
         self.url, self.es_pid, self.tag, self.baseline_root = url, es_pid, tag, baseline_root
+        self.input_file = input_file
         self.runs = 0
 
     @staticmethod
@@ -185,12 +219,13 @@ class Bench:
 
     def run(self, label: str, *, chunk: int, count: int, mode: str = "timed", alias: str | None = None,
             settings: dict[str, Any] | None = None, baseline: bool = False, keep: bool = False,
-            span_days: int | None = None) -> dict[str, Any]:
+            span_days: int | None = None, generate: bool = False) -> dict[str, Any]:
         self.runs += 1
         spec = {
             "label": label, "url": self.url, "alias": alias or f"{self.tag}-r{self.runs}", "chunk": chunk,
             "count": count, "mode": mode, "settings": settings or {}, "span_days": span_days,
             "pipeline_root": self.baseline_root if baseline else None,
+            "input_file": None if generate or span_days else self.input_file,
         }
         print(f"run {label}: chunk {chunk}, {count} docs", file=sys.stderr, flush=True)
         load = os.getloadavg()[0]
@@ -279,6 +314,11 @@ def report(info: dict[str, Any]) -> str:
          " story id, dates over 24 months = 24 monthly indices;"
          f" generating one costs {info['gen_us']:.0f} µs); indexed document ≈ {info['doc_kb']:.1f} KB of JSON"
          " (body also copied to `body_de`)."),
+        (f"Input: the {LARGE:,} articles are generated once into an NDJSON file before the runs, and each run"
+         f" reads its documents from it ({info['read_us']:.0f} µs an article with orjson), so docs/s is the"
+         " indexer's rate, not the input generator's, as in a pipeline where articles arrive from earlier"
+         " stages. One more 50k run generates its input in the indexing process while it indexes (the method"
+         f" of runs before 2026-11-23 19:30 UTC), for comparison."),
         "Every run goes through the real `pipeline.index.bulk.index_articles` in a fresh subprocess (unique",
         "alias, `ensure_index` first), so its peak RSS (VmHWM) is that run's own. docs/s = documents / wall time of",
         "`index_articles`, generation of the input included. CPU per document: the client process (all",
@@ -305,6 +345,7 @@ def report(info: dict[str, Any]) -> str:
             f" {max(r['maxrss_mb'] for r in runs):.0f} | {loads} | {others} |"
         )
     rows = [(f"first run {n} (all new), chunk {best}", r) for n, r in enumerate(info["bigs"], 1)]
+    rows.append((f"first run, chunk {best}, input generated while indexing", info["generated"]))
     if default is not None:
         rows.append((f"first run, configured chunk {default['chunk']}", default))
     if baseline is not None:
@@ -318,7 +359,7 @@ def report(info: dict[str, Any]) -> str:
         f"### {LARGE:,} documents",
         "",
         ("| run | docs/s | wall s | client CPU ms/doc | server CPU ms/doc | ceiling docs/s | created | unchanged |"
-         " failed | indexed | peak RSS MB | generate | lookup | plan | write (overlaps) | load | other processes' CPU |"),
+         " failed | indexed | peak RSS MB | input | lookup | plan | write (overlaps) | load | other processes' CPU |"),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows:
@@ -371,6 +412,12 @@ def conclusion(info: dict[str, Any]) -> list[str]:
          f" {per_doc(big, 'server_cpu_s'):.3f} ms; on two otherwise idle cores that allows about"
          f" {ceiling(big):,.0f} docs/s."),
     ]
+    gen = info["generated"]
+    out.append(
+        f"- With the input generated in the indexing process while it indexes (the method of earlier runs):"
+        f" {gen['docs_per_s']:,.0f} docs/s at chunk size {best}, client {per_doc(gen, 'client_cpu_s'):.3f} ms CPU per"
+        f" document (generation {info['gen_us'] / 1000:.3f} ms of it)."
+    )
     if default is not None:
         out.append(f"- The configured chunk size {default['chunk']} on the same 50k: {default['docs_per_s']:,.0f} docs/s.")
     if baseline is not None:
@@ -437,7 +484,10 @@ def main() -> None:
             es = Elasticsearch(url, request_timeout=120)
             pid = int(node_settings.pid_file.read_text().strip())
             baseline_root = _baseline_root(args.baseline_rev, Path(tmp)) if args.baseline_rev else None
-            bench = Bench(url, pid, f"bench{os.getpid()}", baseline_root)
+            input_file = Path(tmp) / "articles.ndjson"
+            print(f"writing the bench input ({LARGE:,} articles) to {input_file}", file=sys.stderr, flush=True)
+            read_us = write_articles(input_file, LARGE)
+            bench = Bench(url, pid, f"bench{os.getpid()}", baseline_root, str(input_file))
             sample = list(indexing_articles(2000, seed=7))
             start = time.perf_counter()
             list(indexing_articles(5000, seed=9))
@@ -446,7 +496,7 @@ def main() -> None:
                 "heap": args.heap, "port": args.port, "load_before": load_before,
                 "gen_us": (time.perf_counter() - start) / 5000 * 1e6,
                 "doc_kb": statistics.mean(len(json.dumps(bulk.to_source(a)).encode()) for a in sample) / 1000,
-                "baseline_rev": args.baseline_rev,
+                "baseline_rev": args.baseline_rev, "read_us": read_us,
             }
             for _ in range(2):  # warm the JVM, the page cache and the merge machinery
                 bench.run("warm-up", chunk=500, count=min(10_000, SWEEP))
@@ -463,6 +513,7 @@ def main() -> None:
             info["rerun"] = bench.run("50k re-run", chunk=best, count=LARGE, alias=big_alias)
             for n in range(2, BIG_RUNS + 1):
                 info["bigs"].append(bench.run(f"50k first run {n}", chunk=best, count=LARGE))
+            info["generated"] = bench.run("50k input generated while indexing", chunk=best, count=LARGE, generate=True)
             configured = load_settings().elasticsearch.bulk_chunk_size  # config/pipeline.yaml
             if configured != best:
                 info["default"] = bench.run(f"50k configured chunk {configured}", chunk=configured, count=LARGE)
