@@ -147,6 +147,22 @@ def test_matrix_backends_find_the_same_entities(model_dir: Path) -> None:
     assert sum(map(len, found["numpy"])) >= 20
 
 
+def test_blas_threads_are_capped_by_config(tmp_path: Path, model_dir: Path) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):  # restored afterwards, whatever the test set
+        assert blas_threads() == {2}
+        EntityExtractor(models={"de": str(model_dir)})  # the shipped models.yaml: 1
+        assert blas_threads() == {1}
+        (tmp_path / "models.yaml").write_text(f"blas_threads: 0\nmodels:\n  de: {model_dir}\n", encoding="utf-8")
+        threadpool_limits(limits=2, user_api="blas")
+        EntityExtractor(config_dir=tmp_path)  # 0: left alone
+        assert blas_threads() == {2}
+
+
 def test_unknown_matrix_backend_is_a_clear_error(tmp_path: Path, model_dir: Path) -> None:
     (tmp_path / "models.yaml").write_text(f"matrix_backend: mkl\nmodels:\n  de: {model_dir}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="matrix_backend.*numpy, blis"):

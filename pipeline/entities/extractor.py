@@ -19,7 +19,7 @@ import yaml
 
 from pipeline.config import REPO_CONFIG_DIR, ConfigError
 from pipeline.entities.gazetteer import Gazetteer, Match, load_gazetteer
-from pipeline.entities.models import DEFAULT_MATRIX_BACKEND, MATRIX_BACKENDS, load_model
+from pipeline.entities.models import DEFAULT_MATRIX_BACKEND, MATRIX_BACKENDS, limit_blas_threads, load_model
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,9 @@ class EntityExtractor:
                 f"{', '.join(MATRIX_BACKENDS)}, not {self.matrix_backend!r}"
             )
         self.gazetteer: Gazetteer = load_gazetteer(config_dir)
+        self.blas_threads = int(cfg.get("blas_threads", 1))
+        if self.models:
+            limit_blas_threads(self.blas_threads)
 
     def extract(self, text: str, lang: str) -> list[dict[str, Any]]:
         """Entities of one text; prefer ``extract_batch`` for many (NER runs batched)."""

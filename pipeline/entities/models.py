@@ -36,6 +36,19 @@ def _looks_like_path(name: str) -> bool:
     return "/" in name or "\\" in name or name.startswith(".") or Path(name).exists()
 
 
+def limit_blas_threads(threads: int) -> None:
+    """Cap the threads of the BLAS library numpy loaded, for this whole process (0: leave them).
+
+    numpy's OpenBLAS starts one thread per core for every large enough product. An Airflow worker
+    runs one task per core, so those threads compete with the other tasks instead of helping:
+    measured with two ingest tasks on two cores, NER at the library's 2 threads made the whole
+    run slower than blis had (docs/benchmarks.md, dag_e2e)."""
+    if threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
+
+
 def _use_backend(nlp: Language, matrix_backend: str) -> None:
     """Give every layer of every component ops of ``matrix_backend`` (layers hold their own)."""
     ops = NumpyOps(use_blis=matrix_backend == "blis")
