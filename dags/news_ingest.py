@@ -124,7 +124,9 @@ def news_ingest() -> None:
 
     groups = list_feeds()
     results = ingest_group.expand(group=groups)
-    prepare_index() >> groups
+    # the plan needs no index (streaming reads poll schedules with ignore_unavailable): both run at
+    # once, and the ingest tasks wait for the two
+    prepare_index() >> results
     announce_articles(summarize(groups["plan"], results))
 
 

@@ -59,6 +59,10 @@ def test_dag_files_import_without_errors_and_parse_fast(airflow_db, record_prope
     assert {t.task_id for t in dag.tasks} == INGEST_TASKS
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert dag.get_task("ingest_group").pool == "news_fetch"  # config/pipeline.yaml ingest.pool
+    # the index and the plan are prepared side by side; ingestion waits for both
+    assert dag.get_task("list_feeds").upstream_task_ids == set()
+    assert dag.get_task("prepare_index").upstream_task_ids == set()
+    assert dag.get_task("ingest_group").upstream_task_ids == {"prepare_index", "list_feeds"}
     [asset] = dag.get_task("announce_articles").outlets
     assert (asset.name, asset.uri) == ("news-articles", "x-elasticsearch://news_es/news-articles")
 
