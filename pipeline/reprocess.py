@@ -16,6 +16,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
     overrides = load_overrides(Path(settings.config_dir) / "sites")
     store = ProfileStore(es, alias, settings.profiles)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    current = f"{alias}-v{TEMPLATE_VERSION}-"
+    current_indices = article_pattern(alias, TEMPLATE_VERSION)
 
     def cleaned_pages() -> Any:
         for page in iter_pages(root):
@@ -145,7 +146,7 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
                 continue
             result.changed += 1
             actions.append({"_op_type": "update", "_index": hit["_index"], "_id": doc_id,
-                            "doc": _changes(hit["_source"], cleaned, now, current=hit["_index"].startswith(current))})
+                            "doc": _changes(hit["_source"], cleaned, now, current=fnmatch(hit["_index"], current_indices))})
         if actions and not dry_run:
             _ok, errors = bulk(es, actions, raise_on_error=False, max_retries=3)
             for error in errors:

@@ -65,7 +65,7 @@ def load_model(name: str, matrix_backend: str = DEFAULT_MATRIX_BACKEND) -> Langu
     Never downloads anything: ``spacy.load`` only reads installed packages and directories.
     The result, including a failure, is cached for the life of the process, so the warning is
     logged once per process and model. ``matrix_backend`` (one of ``MATRIX_BACKENDS``) picks the
-    library the network's matrix products run in; the layers keep the ops they were built with.
+    library the network's matrix products run in: every layer of the loaded model gets its ops.
     """
     if matrix_backend not in MATRIX_BACKENDS:
         raise ValueError(f"matrix_backend must be one of {', '.join(MATRIX_BACKENDS)}, not {matrix_backend!r}")
