@@ -28,6 +28,18 @@ os.environ.pop("AIRFLOW_CONN_NEWS_ES", None)
 TEST_ES_PORT = int(os.environ.get("NEWS_TEST_ES_PORT", "9250"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """Repeat a failure's message after the captured output: tests that run whole DAGs capture
+    thousands of log lines, and a CI log that keeps only the end of a report would otherwise
+    show the logs without the assertion that failed."""
+    report = yield
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if report.failed and crash is not None:
+        report.sections.append((f"failure ({report.when})", f"{crash.path}:{crash.lineno}: {crash.message}"))
+    return report
+
+
 @pytest.fixture(scope="session")
 def es_url() -> Iterator[str]:
     """URL of a real Elasticsearch: $NEWS_TEST_ES_URL if given, else a local node started here

@@ -21,7 +21,7 @@ import pytest
 import trafilatura
 
 from pipeline.samplesite import ARTICLE_SLUGS, SampleArticle, SampleSite, load_articles
-from pipeline.samplesite.server import slow_seconds
+from pipeline.samplesite.server import MEETING_POINT, meeting, slow_seconds
 
 ARTICLES = load_articles()
 BY_SLUG = {a.slug: a for a in ARTICLES}
@@ -271,6 +271,49 @@ def test_fault_slow_waits_without_blocking_other_requests(site: SampleSite) -> N
     assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
     parsed = feedparser.parse(body)
     assert parsed.bozo == 0 and parsed.entries
+
+
+def test_fault_slow_meet_releases_requests_to_two_sites_together(site: SampleSite) -> None:
+    """Two requests with the same meet key, to two servers, wait for each other: the first one is
+    answered only after the second arrived, and both long before their 20 s bound."""
+    other = SampleSite()
+    other_base = other.start("127.0.0.1", 0)
+    key = f"meet-{time.monotonic_ns()}"
+    done: dict[str, float] = {}
+
+    def get(name: str, url: str) -> None:
+        status, _, body = fetch(url, timeout=30)
+        assert status == 200 and feedparser.parse(body).entries
+        done[name] = time.monotonic()
+
+    try:
+        started = time.monotonic()
+        first = threading.Thread(target=get, args=("first", site.url(f"/faults/slow.xml?seconds=20&meet={key}")))
+        first.start()
+        time.sleep(1.0)
+        assert "first" not in done and MEETING_POINT.arrived(key) == 1  # waiting for the other party
+        second_sent = time.monotonic()
+        get("second", f"{other_base}/faults/slow.xml?seconds=20&meet={key}")
+        first.join(timeout=10)
+        assert done["first"] >= second_sent and done["first"] - started < 10
+        assert done["second"] - second_sent < 5
+    finally:
+        other.stop()
+
+
+def test_fault_slow_meet_alone_waits_its_seconds(site: SampleSite) -> None:
+    started = time.monotonic()
+    status, _, _ = fetch(site.url(f"/faults/slow.xml?seconds=1&meet=alone-{time.monotonic_ns()}&parties=2"))
+    assert status == 200 and 1.0 <= time.monotonic() - started < 5
+
+
+def test_meeting_query_parsing() -> None:
+    assert meeting("seconds=1") is None
+    assert meeting("meet=k") == ("k", 2)
+    assert meeting("meet=k&parties=3") == ("k", 3)
+    assert meeting("meet=k&parties=0") == ("k", 1)
+    assert meeting("meet=k&parties=x") == ("k", 2)
+    assert meeting("meet=k&parties=999") == ("k", 16)
 
 
 def test_slow_seconds_default_and_cap() -> None:

@@ -83,7 +83,7 @@ def local_executor(airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def _config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], replicas: int) -> Path:
-    write_config(directory, es_url=es_url, alias=alias, feeds=feeds, read_timeout_s=10)
+    write_config(directory, es_url=es_url, alias=alias, feeds=feeds, read_timeout_s=30)
     main = yaml.safe_load((directory / "pipeline.yaml").read_text(encoding="utf-8"))
     main["elasticsearch"]["number_of_replicas"] = replicas
     main["ingest"] = {"max_feed_groups": 4}
@@ -91,15 +91,18 @@ def _config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], repl
     return directory
 
 
-def _feeds(first_site: str, second_site: str) -> list[dict]:
-    """rss on host 1, atom on host 2, and on each host a feed answering after 2.5 s (the RSS entries
-    of that host), so each ingest task lasts longer than the executor's gap between starting the
-    two: without it, two 1.5 s tasks started 1.8 s apart were seen not to overlap."""
+def _feeds(first_site: str, second_site: str, *, meet: str, parties: int) -> list[dict]:
+    """rss on host 1, atom on host 2, and on each host a feed listing that host's RSS entries again
+    that the sample site answers only once ``parties`` requests for ``meet`` have arrived (at most
+    20 s): with 2, each ingest task's last fetch waits until the other task is fetching too, so the
+    tasks overlap however far apart the executor starts them, up to 20 s (a fixed delay of 1.5 s,
+    later 2.5 s, made the overlap depend on that gap). With 1 (the serial run) it answers at once."""
     [rss] = sample_feeds(first_site, "rss")
     [atom] = sample_feeds(second_site, "atom")
     atom["allow_networks"] = [f"{SECOND_HOST}/32"]
+    query = f"seconds=20&meet={meet}&parties={parties}"
     slow = [
-        {**rss, "name": f"slow-{n}", "url": f"{base}/faults/slow.xml?seconds=2.5", "allow_networks": [net]}
+        {**rss, "name": f"slow-{n}", "url": f"{base}/faults/slow.xml?{query}", "allow_networks": [net]}
         for n, (base, net) in enumerate([(first_site, "127.0.0.1/32"), (second_site, f"{SECOND_HOST}/32")], 1)
     ]
     return [rss, atom, *slow]
@@ -180,21 +183,29 @@ def test_parallel_dag_on_two_node_cluster_matches_serial_single_node_run(
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
+    from pipeline.samplesite.server import MEETING_POINT
+
     dag = DagBag(str(ROOT / "dags")).get_dag("news_ingest")
-    feeds = _feeds(sample_site, second_site)
+    meet = f"scaleout-{alias}"
 
     # reference: the normal single-node test node, no replicas, tasks one after another (dag.test())
+    feeds = _feeds(sample_site, second_site, meet=f"{meet}-serial", parties=1)
     single_dir = _config(tmp_path / "single", es_url=es_url, alias=alias, feeds=feeds, replicas=0)
     monkeypatch.setenv("NEWS_CONFIG_DIR", str(single_dir))
     serial = dag.test()
-    assert serial.state == DagRunState.SUCCESS
+    assert serial.state == DagRunState.SUCCESS, f"serial run: {task_spans(serial)}"
     reference = _snapshot(es, alias)
 
     # the same feeds into the two-node cluster with one replica, mapped tasks in parallel
+    feeds = _feeds(sample_site, second_site, meet=f"{meet}-parallel", parties=2)
     cluster_dir = _config(tmp_path / "cluster", es_url=cluster.url, alias=alias, feeds=feeds, replicas=1)
     monkeypatch.setenv("NEWS_CONFIG_DIR", str(cluster_dir))
     parallel = run_with_local_executor(dag, parallelism=2)
-    assert parallel.state == DagRunState.SUCCESS
+    mapped = [s for s in task_spans(parallel) if s.map_index >= 0]
+    spans = [(s.map_index, s.state, f"{s.start:%H:%M:%S.%f}", f"{s.end:%H:%M:%S.%f}", s.pid) for s in mapped]
+    assert parallel.state == DagRunState.SUCCESS, f"parallel run: {task_spans(parallel)}"
+    # both slow feeds were requested, and at the same time (the second arrived while the first waited)
+    assert MEETING_POINT.arrived(f"{meet}-parallel") == 2, f"mapped tasks {spans}"
 
     # every index the run wrote (articles, feed state, run log) has its replica: the cluster is green
     health = cluster.wait_for("green", indices=f"{alias}*", timeout=60)
@@ -212,16 +223,16 @@ def test_parallel_dag_on_two_node_cluster_matches_serial_single_node_run(
     assert reference["count"] == 9
     assert result["count"] == reference["count"]
     assert result["docs"].keys() == reference["docs"].keys()
-    assert result["docs"] == reference["docs"]
+    differing = {k: (reference["docs"][k], v) for k, v in result["docs"].items() if v != reference["docs"][k]}
+    assert not differing, f"documents differ (reference, parallel): {differing}"
     assert result["search"] == reference["search"] and all(result["search"].values())
     assert {d["site"] for d in result["docs"].values()} == {"127.0.0.1", SECOND_HOST}
 
     # the two mapped ingest tasks really ran at the same time, in different processes
-    mapped = [s for s in task_spans(parallel) if s.map_index >= 0]
-    assert len(mapped) == 2 and {s.state for s in mapped} == {"success"}
+    assert len(mapped) == 2 and {s.state for s in mapped} == {"success"}, f"mapped tasks {spans}"
     pairs = overlaps(mapped)
-    assert pairs, f"mapped tasks did not overlap: {[(s.start, s.end) for s in mapped]}"
-    assert len({s.pid for s in mapped}) == 2
+    assert pairs, f"mapped tasks did not overlap: {spans}"
+    assert len({s.pid for s in mapped}) == 2, f"mapped tasks {spans}"
     print(
         "parallel mapped tasks: "
         + ", ".join(f"{s.task_id}[{s.map_index}] {s.start:%H:%M:%S.%f}-{s.end:%H:%M:%S.%f}" for s in mapped)

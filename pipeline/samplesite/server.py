@@ -67,7 +67,8 @@ _NOT_XML_BODY = (
 
 
 def slow_seconds(query: str) -> float:
-    """Delay for /faults/slow.xml: ``?seconds=N`` (default 10), clamped to 0..30."""
+    """Delay for /faults/slow.xml: ``?seconds=N`` (default 10), clamped to 0..30; with ``meet``,
+    the longest wait for the other parties (see ``_MeetingPoint``)."""
     values = parse_qs(query).get("seconds")
     try:
         seconds = float(values[0]) if values else SLOW_DEFAULT_SECONDS
@@ -76,6 +77,45 @@ def slow_seconds(query: str) -> float:
     if math.isnan(seconds):
         seconds = SLOW_DEFAULT_SECONDS
     return min(max(seconds, 0.0), SLOW_MAX_SECONDS)
+
+
+class _MeetingPoint:
+    """Where requests to /faults/slow.xml?meet=KEY&parties=N wait for one another.
+
+    A request with ``meet`` waits until N requests with that key have arrived (counting itself and
+    the ones before it), or until its ``seconds`` have passed, whichever is first. One meeting point
+    serves every SampleSite of the process, so requests to two sites on different addresses can
+    meet: a test that needs two tasks to run at the same time makes each fetch such a feed, and each
+    task's fetch then lasts until the other task is running too, however far apart they started."""
+
+    def __init__(self) -> None:
+        self._arrived: Counter[str] = Counter()
+        self._changed = threading.Condition()
+
+    def wait(self, key: str, parties: int, timeout: float) -> bool:
+        """Arrive at ``key``; True once ``parties`` have arrived, False after ``timeout`` seconds."""
+        with self._changed:
+            self._arrived[key] += 1
+            self._changed.notify_all()
+            return self._changed.wait_for(lambda: self._arrived[key] >= parties, timeout=timeout)
+
+    def arrived(self, key: str) -> int:
+        with self._changed:
+            return self._arrived[key]
+
+
+MEETING_POINT = _MeetingPoint()
+
+
+def meeting(query: str) -> tuple[str, int] | None:
+    """``(key, parties)`` of a /faults/slow.xml query with ``meet=KEY`` (parties default 2, 1..16)."""
+    params = parse_qs(query)
+    key = (params.get("meet") or [""])[0]
+    if not key:
+        return None
+    raw = (params.get("parties") or ["2"])[0]
+    parties = int(raw) if raw.isdigit() else 2
+    return key, min(max(parties, 1), 16)
 
 
 def _etag(body: bytes) -> str:
@@ -208,7 +248,11 @@ class _Handler(BaseHTTPRequestHandler):
             body = b"<h1>500 Internal Server Error</h1>"
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, body, HTML, head)
         elif path == FAULT_SLOW_PATH:
-            time.sleep(slow_seconds(url.query))
+            meet = meeting(url.query)
+            if meet is None:
+                time.sleep(slow_seconds(url.query))
+            else:
+                MEETING_POINT.wait(*meet, timeout=slow_seconds(url.query))
             entries = rss_entries(base)
             text = render_rss(entries, base, "Sample-Nachrichten – Langsamer Feed", FAULT_SLOW_PATH)
             self._send(HTTPStatus.OK, text.encode("utf-8"), RSS, head)
