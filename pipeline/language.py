@@ -21,6 +21,7 @@ a line of dates and prices is "short" however many characters it has.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,11 +186,17 @@ def _is_cjk(ch: str) -> bool:
     )
 
 
+# the ranges of _is_cjk, to find the (rare) CJK characters without a Python call per character
+_CJK_CHARS = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
 def effective_length(text: str) -> int:
     """Length for the "too short to detect" rule: letters only (numbers and punctuation carry no
     language), CJK characters counted ``CJK_WEIGHT`` times, since one of them carries about as much
     as a short Latin word."""
-    return sum(CJK_WEIGHT if _is_cjk(ch) else 1 for ch in text if ch.isalpha())
+    letters = sum(map(str.isalpha, text))
+    cjk = sum(map(str.isalpha, _CJK_CHARS.findall(text)))
+    return letters + (CJK_WEIGHT - 1) * cjk
 
 
 def _script_contradicts(lang: str, text: str) -> bool:

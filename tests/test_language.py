@@ -11,6 +11,7 @@ from langdetect import DetectorFactory
 from pipeline.language import (
     LanguageGuess,
     detect_language,
+    effective_length,
     langdetect_best,
     looks_kazakh,
     normalize_code,
@@ -203,3 +204,12 @@ def test_declared_language_confirmed_by_py3langid_beats_langdetect() -> None:
     # A wrong declared language does not override a detection py3langid does not share.
     assert detect_language(GERMAN, fallback="en").lang == "de"
     assert detect_language(KAZAKH, fallback="ru").lang == "kk"
+
+
+def test_effective_length_counts_letters_and_weights_cjk() -> None:
+    # A, b, c; digits, spaces, '½' and the katakana middle dot '・' (in the CJK range, not a letter)
+    # count nothing; 日本語, the prolonged sound mark 'ー' and 한국 count 3 each (CJK_WEIGHT)
+    assert effective_length("Abc 123 日本語 ・ー ½ 한국") == 3 + 3 * 3 + 3 + 2 * 3
+    assert effective_length("") == 0
+    assert effective_length("Größe: 42 °C!") == 6  # G r ö ß e C
+
