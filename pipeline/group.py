@@ -27,11 +27,11 @@ from pipeline.config import FeedConfig, Settings
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.ingest import FeedReport, ingest_feed
+from pipeline.runsummary import COUNTS
 from pipeline.sharedlimit import SharedHostLimiter
 
 log = logging.getLogger(__name__)
 
-COUNTS = ("entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged")
 XCOM_FAILURES_PER_FEED = 20
 
 

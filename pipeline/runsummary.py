@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.group import COUNTS
+# the per-feed counts of a group's result (pipeline.group), summed per run. Defined here, not in
+# pipeline.group, so that the summary task does not import the whole ingestion stack (spaCy, ...)
+COUNTS = ("entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged")
 
 STAGES = ("feed", "fetch", "extract", "index", "internal")
 

@@ -67,6 +67,25 @@ def test_dag_files_import_without_errors_and_parse_fast(airflow_db, record_prope
     assert (asset.name, asset.uri) == ("news-articles", "x-elasticsearch://news_es/news-articles")
 
 
+# what the tasks other than ingest_group import (dags/news_ingest.py): each runs in a fresh task
+# process, so an import of the ingestion stack there (spaCy alone is about a second) is paid per run
+_LIGHT_TASK_IMPORTS = (
+    "pipeline.airflow_settings", "pipeline.index.client", "pipeline.index.template", "pipeline.runplan",
+    "pipeline.index.runlog", "pipeline.runsummary",
+)
+
+
+def test_tasks_around_ingestion_do_not_import_the_ingestion_stack() -> None:
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {_LIGHT_TASK_IMPORTS!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('spacy', 'trafilatura', 'thinc')"
+        " or m in ('pipeline.ingest', 'pipeline.group', 'pipeline.enrich'))))"
+    )
+    probe = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=ROOT)
+    assert json.loads(probe.stdout) == []
+
+
 def test_schedule_follows_the_configured_mode(airflow_db, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("NEWS_SCHEDULE_MODE", "streaming")
     dag = _dagbag().get_dag("news_ingest")
