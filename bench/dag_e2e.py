@@ -501,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # as docker-compose.yml and the Makefile set it: without it, a worker sometimes holds its
+        # slot 5 s after the task ended (Airflow's supervisor misses the exit until this timeout)
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": os.environ.get("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1"),
         **executor_environ(api_port),
     })
     os.environ.pop("AIRFLOW_CONN_NEWS_ES", None)

@@ -23,6 +23,7 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] = "1"  # as docker-compose.yml and the Makefile
 os.environ.pop("AIRFLOW_CONN_NEWS_ES", None)
 
 TEST_ES_PORT = int(os.environ.get("NEWS_TEST_ES_PORT", "9250"))
