@@ -334,7 +334,9 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
         (
             f"Method: `dags/news_ingest.py` run by `dag.test(use_executor=True)` with Airflow's LocalExecutor "
             f"(parallelism 1, then 2; SQLite metadata DB in WAL mode; an `airflow api-server --apps execution` "
-            f"for the task supervisors), feeds split into at most {args.groups} groups "
+            f"for the task supervisors; `[workers] min_heartbeat_interval` "
+            f"{os.environ['AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL']} s, as in docker-compose.yml), "
+            f"feeds split into at most {args.groups} groups "
             f"(`ingest.max_feed_groups`). Input: {first.pages:,} German article pages from "
             f"`bench/e2e_site.py` (sample-site outlet templates, generated 650-word bodies with named "
             f"entities, site chrome; {first.site['page_bytes']['mean'] / 1024:.0f} KB of HTML on average, "
