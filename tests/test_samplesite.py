@@ -21,7 +21,7 @@ import pytest
 import trafilatura
 
 from pipeline.samplesite import ARTICLE_SLUGS, SampleArticle, SampleSite, load_articles
-from pipeline.samplesite.server import MEETING_POINT, meeting, slow_seconds
+from pipeline.samplesite.server import MEETING_POINT, _MeetingPoint, meeting, slow_seconds
 
 ARTICLES = load_articles()
 BY_SLUG = {a.slug: a for a in ARTICLES}
@@ -305,6 +305,17 @@ def test_fault_slow_meet_alone_waits_its_seconds(site: SampleSite) -> None:
     started = time.monotonic()
     status, _, _ = fetch(site.url(f"/faults/slow.xml?seconds=1&meet=alone-{time.monotonic_ns()}&parties=2"))
     assert status == 200 and 1.0 <= time.monotonic() - started < 5
+
+
+def test_meeting_point_memory_is_bounded() -> None:
+    point = _MeetingPoint()
+    point.MAX_KEYS = 2
+    assert point.wait("a", 1, timeout=1) and point.wait("b", 1, timeout=1)
+    started = time.monotonic()
+    assert point.wait("c", 1, timeout=0.2) is False  # a third key is not kept, only waits
+    assert time.monotonic() - started >= 0.2 and point.arrived("c") == 0
+    assert point.wait("a", 2, timeout=1)  # a known key still meets
+    assert meeting("meet=" + "k" * 65) is None  # over-long keys are no meeting
 
 
 def test_meeting_query_parsing() -> None:

@@ -88,16 +88,22 @@ class _MeetingPoint:
     meet: a test that needs two tasks to run at the same time makes each fetch such a feed, and each
     task's fetch then lasts until the other task is running too, however far apart they started."""
 
+    MAX_KEYS = 1024  # the server may be reachable by others (serve-sample): bounded memory
+
     def __init__(self) -> None:
         self._arrived: Counter[str] = Counter()
         self._changed = threading.Condition()
 
     def wait(self, key: str, parties: int, timeout: float) -> bool:
-        """Arrive at ``key``; True once ``parties`` have arrived, False after ``timeout`` seconds."""
+        """Arrive at ``key``; True once ``parties`` have arrived, False after ``timeout`` seconds
+        (a new key when MAX_KEYS keys are known just waits ``timeout`` seconds: no meeting)."""
         with self._changed:
-            self._arrived[key] += 1
-            self._changed.notify_all()
-            return self._changed.wait_for(lambda: self._arrived[key] >= parties, timeout=timeout)
+            if key in self._arrived or len(self._arrived) < self.MAX_KEYS:
+                self._arrived[key] += 1
+                self._changed.notify_all()
+                return self._changed.wait_for(lambda: self._arrived[key] >= parties, timeout=timeout)
+        time.sleep(timeout)
+        return False
 
     def arrived(self, key: str) -> int:
         with self._changed:
@@ -108,10 +114,11 @@ MEETING_POINT = _MeetingPoint()
 
 
 def meeting(query: str) -> tuple[str, int] | None:
-    """``(key, parties)`` of a /faults/slow.xml query with ``meet=KEY`` (parties default 2, 1..16)."""
+    """``(key, parties)`` of a /faults/slow.xml query with ``meet=KEY`` (at most 64 characters;
+    parties default 2, 1..16)."""
     params = parse_qs(query)
     key = (params.get("meet") or [""])[0]
-    if not key:
+    if not key or len(key) > 64:
         return None
     raw = (params.get("parties") or ["2"])[0]
     parties = int(raw) if raw.isdigit() else 2
