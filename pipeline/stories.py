@@ -103,10 +103,10 @@ def shingles(text: str, k: int = SHINGLE_SIZE) -> set[str]:
 
 
 def _shingle_hashes(items: Iterable[str]) -> np.ndarray:
-    return np.fromiter(
-        (int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=4).digest(), "big") for s in items),
-        dtype=np.uint64,
-    )
+    """32-bit blake2b of each shingle, read as big-endian unsigned integers."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(s.encode("utf-8"), digest_size=4).digest() for s in items])
+    return np.frombuffer(digests, dtype=">u4").astype(np.uint64)
 
 
 def minhash(text: str, k: int = SHINGLE_SIZE) -> list[int]:
