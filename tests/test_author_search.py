@@ -4,7 +4,6 @@ the same answer as trafilatura on every page."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from trafilatura.metadata import extract_author
@@ -14,8 +13,8 @@ from pipeline import extract
 from pipeline.extract import AUTHOR_NEEDLES, find_author, parse_page
 from pipeline.samplesite import load_articles
 from pipeline.samplesite.render import render_article
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXTRACTION_PAGES = sorted((ROOT / "bench" / "data" / "extraction").glob("*.html"))
 
 # one page per kind of element the AUTHOR_XPATHS match, each with a name trafilatura finds
