@@ -14,7 +14,7 @@ from pipeline.article import Article
 from pipeline.config import ConfigError
 from pipeline.entities import EntityExtractor
 from pipeline.iterutils import chunked
-from pipeline.stories import assign_stories
+from pipeline.stories import StoryStream, assign_stories
 
 _extractors: dict[Path, EntityExtractor] = {}
 
@@ -48,7 +48,9 @@ def add_entities(articles: Iterable[Article], extractor: EntityExtractor, *, bat
 def add_stories(
     articles: Iterable[Article], es: Elasticsearch, alias: str, *, threshold: float, batch_size: int = 32
 ) -> Iterator[Article]:
-    """Story ids from MinHash/LSH candidates in the index and earlier in the batch."""
+    """Story ids from MinHash/LSH candidates in the index and earlier in the stream (written in
+    bulk chunks, these are not searchable before the next refresh)."""
+    stream = StoryStream()
     for batch in chunked(articles, batch_size):
-        assign_stories(es, alias, batch, threshold=threshold)
+        assign_stories(es, alias, batch, threshold=threshold, stream=stream)
         yield from batch

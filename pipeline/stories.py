@@ -33,6 +33,7 @@ import logging
 import random
 import re
 import unicodedata
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +43,8 @@ import numpy as np
 from elasticsearch import Elasticsearch
 
 from pipeline.article import Article
-from pipeline.index.names import article_pattern
+from pipeline.index.names import article_index, article_pattern
+from pipeline.index.template import TEMPLATE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,11 @@ ROWS = NUM_PERM // BANDS
 SEED = 20220110
 DEFAULT_THRESHOLD = 0.1
 MAX_CANDIDATES = 50
+#: articles whose band keys go into one candidate query: 64 x 128 keys stay far below the node's
+#: ``index.max_terms_count`` (65,536)
+LOOKUP_ARTICLES = 64
+#: articles of one stream kept in memory for later batches of it (StoryStream)
+STREAM_MEMBERS = 1000
 
 # The mapping addition this module needs (the article mapping is strict): the full signature,
 # kept in _source only, neither indexed nor with doc values.
@@ -200,6 +207,33 @@ class _Member:
     index: str | None = None  # None: in this batch
     duplicate_of: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)  # band keys (batch and stream members)
+    article: Article | None = None  # stream members: the article, maybe not written yet
+
+
+class StoryStream:
+    """The articles earlier calls of one stream (a feed, a backfill partition) assigned, which
+    the index may not show yet: they are written in bulk chunks and searchable only after the
+    next refresh, so a later batch of the same stream finds them here. The last ``limit``
+    articles are kept (signature, band keys and the article itself: about 25 KB each), so memory
+    stays flat however long the stream."""
+
+    def __init__(self, limit: int = STREAM_MEMBERS) -> None:
+        self.limit = limit
+        self.members: deque[_Member] = deque()
+        self.by_band: dict[str, list[_Member]] = {}
+
+    def add(self, member: _Member) -> None:
+        self.members.append(member)
+        for key in member.keys:
+            self.by_band.setdefault(key, []).append(member)
+        while len(self.members) > self.limit:
+            old = self.members.popleft()
+            for key in old.keys:
+                band = self.by_band[key]
+                band.remove(old)
+                if not band:
+                    del self.by_band[key]
 
 
 def _when(published_at: str | None) -> datetime:
@@ -214,15 +248,63 @@ def _when(published_at: str | None) -> datetime:
 
 
 def _lookup(es: Elasticsearch, alias: str, batch: list[tuple[Article, list[str]]]) -> list[list[dict[str, Any]]]:
-    """One msearch round trip: per article, the stored articles sharing at least one band key."""
+    """Per article, the stored articles sharing at least one band key with it (at most
+    MAX_CANDIDATES, itself excluded), in one search for the whole batch.
+
+    One ``terms`` query with the band keys of every article costs the node 40% of the CPU of one
+    query per article (0.32 vs 0.82 ms an article at 100,000 indexed, bench/stories_lookup.py).
+    Each hit brings its ``lsh_bands``, so every article gets exactly the hits that share one of
+    its keys, in hit order: with a
+    filter-only query all scores tie and hits come in index order, so the first MAX_CANDIDATES of
+    them are what a query of the article's own keys returns. When the combined hits do not all
+    fit in one response (a story with many members met by many articles), the batch falls back
+    to one query per article (``_lookup_each``)."""
+    out: list[list[dict[str, Any]]] = []
+    for start in range(0, len(batch), LOOKUP_ARTICLES):
+        part = batch[start:start + LOOKUP_ARTICLES]
+        out.extend(_lookup_combined(es, alias, part) or _lookup_each(es, alias, part))
+    return out
+
+
+def _lookup_combined(
+    es: Elasticsearch, alias: str, batch: list[tuple[Article, list[str]]]
+) -> list[list[dict[str, Any]]] | None:
+    """None when the matching articles do not all fit in the response."""
+    keys = sorted({key for _article, article_keys in batch for key in article_keys})
+    if not keys:
+        return [[] for _ in batch]
+    size = MAX_CANDIDATES * len(batch)
+    resp = es.search(
+        index=article_pattern(alias), ignore_unavailable=True, allow_no_indices=True, size=size,
+        # no scoring: measured twice as fast as scoring by the number of shared bands
+        # (bench/stories_lookup.py); with two rows per band unrelated articles almost never share
+        # a key, so the hits are story members and any of them can vouch for the story
+        query={"bool": {"filter": [{"terms": {"lsh_bands": keys}}]}},
+        source_includes=[*_SOURCE_FIELDS, "lsh_bands"],
+    )
+    total = resp["hits"]["total"]
+    if total["relation"] != "eq" or total["value"] > size:
+        return None
+    hits = resp["hits"]["hits"]
+    by_key: dict[str, list[int]] = {}
+    for n, hit in enumerate(hits):
+        for key in hit["_source"].pop("lsh_bands", None) or ():
+            by_key.setdefault(key, []).append(n)
+    out = []
+    for article, article_keys in batch:
+        positions = sorted({n for key in article_keys for n in by_key.get(key, ())})
+        mine = [hits[n] for n in positions if hits[n]["_id"] != article.doc_id]
+        out.append(mine[:MAX_CANDIDATES])
+    return out
+
+
+def _lookup_each(es: Elasticsearch, alias: str, batch: list[tuple[Article, list[str]]]) -> list[list[dict[str, Any]]]:
+    """One query per article, in one msearch round trip."""
     body: list[dict[str, Any]] = []
     for article, keys in batch:
         body.append({"index": article_pattern(alias), "ignore_unavailable": True, "allow_no_indices": True})
         body.append({
             "size": MAX_CANDIDATES,
-            # a plain terms filter: measured twice as fast as scoring by the number of shared bands
-            # (bench/stories_lookup.py); with two rows per band unrelated articles almost never
-            # share a key, so the hits are story members and any of them can vouch for the story
             "query": {"bool": {
                 "filter": [{"terms": {"lsh_bands": keys}}],
                 "must_not": [{"ids": {"values": [article.doc_id]}}],
@@ -276,13 +358,16 @@ def assign_stories(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     update_representatives: bool = True,
+    stream: StoryStream | None = None,
 ) -> dict[str, StoryFields]:
     """Decide ``lsh_bands``, ``minhash``, ``story_id``, ``story_representative`` and
     ``duplicate_of`` for a batch, before it is bulk indexed; set them as attributes on each
     Article and return them by doc id.
 
-    Candidates come from the index (one msearch: a ``terms`` query on ``lsh_bands`` per article)
-    and from earlier articles of this same batch, which are not indexed yet. The batch is
+    Candidates come from the index (one ``terms`` query on ``lsh_bands`` for the batch), from
+    earlier articles of this same batch, which are not indexed yet, and with ``stream`` from
+    the articles earlier calls of the stream assigned (written or not, maybe not searchable
+    yet); the batch's articles are added to ``stream``. The batch is
     processed in publication order, so inside a batch the earliest version opens the story.
     With ``update_representatives`` an indexed representative that loses the flag to an earlier
     newcomer is updated in place (one partial update); see the module docstring.
@@ -305,6 +390,9 @@ def assign_stories(
                       if h["_source"].get("story_id")}
     rep_cache: dict[str, _Member | None] = dict.fromkeys(stored_stories)
     rep_cache.update(_representatives(es, alias, stored_stories))
+    earlier: list[_Member] = list(stream.members) if stream is not None else []
+    # the stream's flag holders are newer than what the index shows (it may not be refreshed)
+    rep_cache.update((m.story_id, m) for m in earlier if m.representative)
 
     batch_members: list[_Member] = []
     by_band: dict[str, list[_Member]] = {}
@@ -323,9 +411,12 @@ def assign_stories(
                 hit["_id"], stored, src["story_id"], bool(src.get("story_representative")),
                 src.get("published_at"), index=hit["_index"], duplicate_of=src.get("duplicate_of"),
             )
-        for key in keys:
-            for member in by_band.get(key, []):
-                candidates[member.doc_id] = member  # the batch's view is newer than the index's
+        # the stream's and the batch's views are newer than the index's
+        for bands in ((stream.by_band,) if stream is not None else ()) + (by_band,):
+            for key in keys:
+                for member in bands.get(key, ()):
+                    if member.doc_id != article.doc_id:
+                        candidates[member.doc_id] = member
 
         key_of_body = body_key(article.body)
         own = np.asarray(signature, dtype=np.uint64)
@@ -346,17 +437,19 @@ def assign_stories(
         if matches:
             similarity, best = matches[0]
             story_id = best.story_id
-            rep = _current_representative(es, alias, story_id, batch_members, rep_cache)
+            rep = _current_representative(es, alias, story_id, earlier + batch_members, rep_cache)
             if rep is not None and rep.doc_id == article.doc_id:
                 representative, rep = True, None  # re-ingesting the representative itself
             else:
                 representative = rep is None or _when(article.published_at) < _when(rep.published_at)
             if representative and rep is not None:
                 rep.representative = False
-                if rep.index is None:
+                if rep.doc_id in result:  # this batch
                     result[rep.doc_id].story_representative = False
                     _set_attr(articles, rep.doc_id, "story_representative", False)
-                else:
+                else:  # indexed, or earlier in the stream: still buffered by the indexer, or written
+                    if rep.article is not None:
+                        rep.article.story_representative = False  # type: ignore[attr-defined]
                     demoted[rep.doc_id] = rep
         else:
             similarity, story_id, representative = 1.0, article.doc_id, True
@@ -369,7 +462,7 @@ def assign_stories(
         for name, value in fields.as_source().items():
             setattr(article, name, value)
         member = _Member(article.doc_id, own, story_id, representative, article.published_at,
-                         body_key=key_of_body, duplicate_of=duplicate_of)
+                         body_key=key_of_body, duplicate_of=duplicate_of, keys=keys, article=article)
         batch_members.append(member)
         if representative:
             rep_cache[story_id] = member
@@ -378,11 +471,16 @@ def assign_stories(
 
     if update_representatives:
         for member in demoted.values():
-            # 404: the old representative moved (its month changed) or was deleted; nothing to fix
+            # 404: the old representative moved (its month changed) or was deleted, or it is a
+            # stream member the indexer has not written yet (it is written with the flag off)
+            index = member.index or article_index(alias, TEMPLATE_VERSION, member.published_at)
             es.options(ignore_status=404).update(
-                index=member.index, id=member.doc_id, doc={"story_representative": False}, retry_on_conflict=3
+                index=index, id=member.doc_id, doc={"story_representative": False}, retry_on_conflict=3
             )
             log.info("story %s: representative flag moved away from %s", member.story_id, member.doc_id)
+    if stream is not None:
+        for member in batch_members:
+            stream.add(member)
     return result
 
 

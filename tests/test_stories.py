@@ -10,24 +10,34 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.stories_lookup import SEEDS, seed_body
+from bench.synthetic import make_article
+from pipeline import stories
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
+from pipeline.enrich import add_stories
 from pipeline.index.bulk import index_articles
 from pipeline.index.names import article_index, article_pattern
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
 from pipeline.stories import (
     BANDS,
     DEFAULT_THRESHOLD,
+    MAX_CANDIDATES,
     MINHASH_MAPPING,
     NUM_PERM,
     SEED,
+    StoryStream,
     _coefficients,
+    _lookup,
+    _lookup_combined,
+    _lookup_each,
+    _Member,
     assign_stories,
     band_keys,
     body_key,
@@ -207,3 +217,89 @@ def test_empty_and_undated_bodies(es, settings: ElasticsearchSettings) -> None:
     _run(es, settings, [empty, short])
     assert empty.story_id == empty.doc_id and empty.lsh_bands == [] and empty.story_representative is True
     assert short.story_id == short.doc_id and len(short.lsh_bands) == BANDS
+
+
+def _copies(n: int, count: int, day: str) -> list[StoryArticle]:
+    """``count`` syndicated copies of seed ``n`` under other URLs, each with its own last sentence."""
+    return [_seed(n, f"{day}T{6 + i % 12:02d}:{i % 60:02d}:00+00:00", url=f"https://copy{i}.example/{n}",
+                  body=_seed(n, None).body + f" Ergänzung {i}: Meldung {i * 7} der Agentur.")
+            for i in range(count)]
+
+
+def test_one_query_for_the_batch_finds_what_a_query_per_article_finds(es, settings: ElasticsearchSettings) -> None:
+    """The batch's candidate lookup (one terms query with every article's band keys) gives each
+    article exactly the hits, in the same order, that a query of its own keys gives: also for a
+    story with more members than MAX_CANDIDATES, and for an article that is itself indexed."""
+    alias = settings.index_alias
+    big = _copies(0, MAX_CANDIDATES + 8, "2022-01-10")
+    small = _copies(2, 3, "2022-01-11")
+    _run(es, settings, big + small + [_seed(3, "2022-01-12T08:00:00+00:00")])
+    batch = [_seed(0, "2022-01-13T08:00:00+00:00", url="https://new.example/0"), _seed(1, "2022-01-13T09:00:00+00:00"), small[0],
+             _seed(2, "2022-01-13T10:00:00+00:00", url="https://new.example/2"), _seed(4, "2022-01-13T11:00:00+00:00")]
+    pairs = [(a, band_keys(minhash(a.body))) for a in batch]
+    combined = _lookup_combined(es, alias, pairs)
+    each = _lookup_each(es, alias, pairs)
+    assert combined is not None
+    ids = [[h["_id"] for h in hits] for hits in combined]
+    assert ids == [[h["_id"] for h in hits] for hits in each]
+    assert [len(i) for i in ids[:4]] == [MAX_CANDIDATES, MAX_CANDIDATES, 2, 3] and ids[4] == []
+    assert small[0].doc_id not in ids[2]  # the article itself is not its own candidate
+    assert [h["_source"] for h in combined[2]] == [h["_source"] for h in each[2]]
+    assert _lookup(es, alias, pairs) == combined
+
+
+def test_batch_lookup_falls_back_to_a_query_per_article_when_hits_overflow(
+    es, settings: ElasticsearchSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the matching articles of the whole batch do not fit in one response, each article is
+    looked up on its own, so none loses candidates to the others."""
+    _run(es, settings, _copies(0, 12, "2022-01-10"))
+    pairs = [(a, band_keys(minhash(a.body))) for a in _copies(0, 14, "2022-01-11")[12:]]
+    monkeypatch.setattr(stories, "MAX_CANDIDATES", 5)
+    assert _lookup_combined(es, settings.index_alias, pairs) is None  # 12 hits > 2 x 5
+    calls: list[str] = []
+    real = stories._lookup_each
+    monkeypatch.setattr(stories, "_lookup_each", lambda *a: calls.append("each") or real(*a))
+    found = stories._lookup(es, settings.index_alias, pairs)
+    assert calls == ["each"] and [len(hits) for hits in found] == [5, 5]
+
+
+def _fillers(count: int, day: str) -> list[StoryArticle]:
+    out = []
+    for i in range(count):
+        a = make_article(i, seed=3)
+        out.append(StoryArticle(url=a.url, canonical_url=a.url, feed="test", site="filler.example", title=a.title,
+                                body=a.body, published_at=f"{day}T09:00:00+00:00", lang="de"))
+    return out
+
+
+@pytest.mark.parametrize("chunk", [500, 10])
+def test_versions_in_one_stream_share_a_story_across_batches(es, settings: ElasticsearchSettings, chunk: int) -> None:
+    """Two versions of a report 40 articles apart in one feed run: the first is in an earlier
+    batch of 32, not searchable yet (the indexer holds it in its chunk, or wrote it without a
+    refresh), and the second still joins its story; the second was published earlier, so it takes
+    the flag, and the index ends with exactly one representative."""
+    cfg = replace(settings, bulk_chunk_size=chunk)
+    first = _seed(0, "2022-01-10T12:00:00+00:00")
+    second = _seed(1, "2022-01-10T06:00:00+00:00")
+    stream = [first, *_fillers(40, "2022-01-10"), second]
+    result = index_articles(es, add_stories(stream, es, cfg.index_alias, threshold=DEFAULT_THRESHOLD), cfg)
+    assert result.created == 42 and result.failed == 0
+    assert second.story_id == first.doc_id and second.story_representative is True
+    assert first.story_representative is False
+    es.indices.refresh(index=article_pattern(cfg.index_alias))
+    reps = es.search(index=article_pattern(cfg.index_alias),
+                     query={"bool": {"filter": [{"term": {"story_id": first.doc_id}},
+                                                {"term": {"story_representative": True}}]}})
+    assert [h["_id"] for h in reps["hits"]["hits"]] == [second.doc_id]
+    assert _stored(es, cfg.index_alias, first)["story_representative"] is False
+
+
+def test_stream_memory_is_bounded() -> None:
+    stream = StoryStream(limit=3)
+    for n in range(5):
+        signature = minhash(f"Meldung {n} über Kasachstan und die Organisation des Vertrags")
+        stream.add(_Member(f"d{n}", np.asarray(signature, dtype=np.uint64), f"d{n}", True, None,
+                           keys=band_keys(signature)))
+    assert [m.doc_id for m in stream.members] == ["d2", "d3", "d4"]
+    assert {m.doc_id for band in stream.by_band.values() for m in band} == {"d2", "d3", "d4"}
