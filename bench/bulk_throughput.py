@@ -55,6 +55,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.proc_cpu import process_cpu_s  # after the path of this checkout
+
 CHUNK_SIZES = (250, 500, 1000, 2000)
 SWEEP, LARGE, MEM_SMALL = 20_000, 50_000, 10_000
 TARGET = 2000.0
@@ -214,8 +216,7 @@ class Bench:
         return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
     def es_cpu_s(self) -> float:
-        stat = Path(f"/proc/{self.es_pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(self.es_pid, children=False)
 
     def run(self, label: str, *, chunk: int, count: int, mode: str = "timed", alias: str | None = None,
             settings: dict[str, Any] | None = None, baseline: bool = False, keep: bool = False,

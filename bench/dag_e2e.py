@@ -50,6 +50,7 @@ if str(ROOT) not in sys.path:
 import yaml
 
 from bench import machine_line, stage_timing, write_section
+from bench.proc_cpu import process_cpu_s
 from pipeline.localnode import LocalNode, NodeSettings
 from tests.airflow_local import (
     ExecutionApiServer,
@@ -63,7 +64,6 @@ from tests.airflow_local import (
 
 DEFAULT_ES_PORT = 9297
 TARGET = 60.0  # articles/s
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 RELAXED_HTTP = {
     "connect_timeout_s": 5, "read_timeout_s": 15, "per_host_min_interval_s": 0, "per_host_max_concurrent": 8,
 }
@@ -113,15 +113,6 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------- processes and CPU
-def _proc_cpu_s(pid: int) -> float:
-    """utime + stime (+ reaped children) of ``pid`` in seconds; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / CLK_TCK
-
-
 def _session_pids(sid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -249,9 +240,9 @@ class Bench:
         es_pid = self.es_pid()
         api_pids = _session_pids(self.api.pid) if self.api and self.api.pid else []
         cpu_before = {
-            "elasticsearch": _proc_cpu_s(es_pid) if es_pid else 0.0,
-            "api-server": sum(_proc_cpu_s(p) for p in api_pids),
-            "site server": _proc_cpu_s(site.proc.pid),
+            "elasticsearch": process_cpu_s(es_pid) if es_pid else 0.0,
+            "api-server": sum(process_cpu_s(p) for p in api_pids),
+            "site server": process_cpu_s(site.proc.pid),
             "scheduler loop (dag.test)": _self_cpu_s(),
         }
         say(f"[{label}] running the DAG (Airflow output: {self.work / 'airflow.log'})")
@@ -261,7 +252,7 @@ class Bench:
                 dag_run = run_with_local_executor(self.dag, parallelism)
         finally:
             wall = time.perf_counter() - started
-            site_cpu = _proc_cpu_s(site.proc.pid)
+            site_cpu = process_cpu_s(site.proc.pid)
             site.stop()
         api_pids = _session_pids(self.api.pid) if self.api and self.api.pid else []
         timings = stage_timing.collect(timings_dir)
@@ -269,8 +260,8 @@ class Bench:
             label=label, pages=pages, parallelism=parallelism, state=str(dag_run.state), wall_s=wall,
             indexed=self._count(alias), spans=task_spans(dag_run), timings=timings,
             cpu={
-                "elasticsearch": (_proc_cpu_s(es_pid) if es_pid else 0.0) - cpu_before["elasticsearch"],
-                "api-server": sum(_proc_cpu_s(p) for p in api_pids) - cpu_before["api-server"],
+                "elasticsearch": (process_cpu_s(es_pid) if es_pid else 0.0) - cpu_before["elasticsearch"],
+                "api-server": sum(process_cpu_s(p) for p in api_pids) - cpu_before["api-server"],
                 "site server": site_cpu - cpu_before["site server"],
                 "scheduler loop (dag.test)": _self_cpu_s() - cpu_before["scheduler loop (dag.test)"],
             },

@@ -24,6 +24,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
+from bench.proc_cpu import process_cpu_s
 from bench.synthetic import make_article
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
@@ -155,13 +156,6 @@ def queries(indexed: int, seed: int) -> list[tuple[Article, str | None]]:
 LOOKUP_BATCH = 32  # pipeline.enrich.add_stories: the ingestion batch
 
 
-def _node_cpu_s(pid: int | None) -> float:
-    if not pid:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
-
-
 def lookup_cpu(es: Elasticsearch, pid: int | None, items: list[tuple[Article, str | None]]) -> dict[str, float]:
     """Node CPU ms per article of the candidate lookup in batches of LOOKUP_BATCH: the pipeline's
     one ``terms`` query per batch (``_lookup``) vs one query per article in one msearch
@@ -171,11 +165,12 @@ def lookup_cpu(es: Elasticsearch, pid: int | None, items: list[tuple[Article, st
     best = {"batch": float("inf"), "each": float("inf")}
     for _ in range(3):
         for name, lookup in (("batch", _lookup), ("each", _lookup_each)):
-            before = _node_cpu_s(pid)
+            before = process_cpu_s(pid, children=False) if pid else 0.0
             for _repeat in range(3):
                 for start in range(0, len(pairs), LOOKUP_BATCH):
                     lookup(es, ALIAS, pairs[start:start + LOOKUP_BATCH])
-            best[name] = min(best[name], (_node_cpu_s(pid) - before) * 1000 / (3 * len(pairs)))
+            after = process_cpu_s(pid, children=False) if pid else 0.0
+            best[name] = min(best[name], (after - before) * 1000 / (3 * len(pairs)))
     return best
 
 

@@ -204,7 +204,7 @@ class _Member:
     representative: bool
     published_at: str | None
     body_key: str | None = None  # known for batch members; fetched lazily for indexed ones
-    index: str | None = None  # None: in this batch
+    index: str | None = None  # None: in this batch or earlier in the stream, not from the index
     duplicate_of: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)  # band keys (batch and stream members)
