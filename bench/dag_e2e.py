@@ -4,7 +4,8 @@ parallel tasks, and task memory at two input sizes.
 One command: ``.venv/bin/python bench/dag_e2e.py`` (``--pages 500`` for a quick run; ``--no-write``
 to leave docs/benchmarks.md alone). It sets up everything on this machine:
 
-- a local Elasticsearch node (``LocalNode``, port ``--es-port``, 1 shard, 0 replicas, heap 512m);
+- a local Elasticsearch node (``LocalNode``, port ``--es-port``, 1 shard, 0 replicas, heap 512m, the
+  local node's default JIT mode unless ``--es-jit``);
 - a news site of ``--pages`` German article pages (bench/e2e_site.py: about 50 KB of HTML each,
   four hosts 127.0.0.1-4, two RSS feeds per host) served by real HTTP servers in a separate
   process;
@@ -52,6 +53,7 @@ import yaml
 from bench import machine_line, stage_timing, write_section
 from bench.proc_cpu import process_cpu_s
 from pipeline.localnode import LocalNode, NodeSettings
+from pipeline.localnode.settings import JIT_OPTIONS
 from tests.airflow_local import (
     ExecutionApiServer,
     TaskSpan,
@@ -335,7 +337,7 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
             f"every 25th page a near copy of another) on {args.hosts} hosts (127.0.0.1-{args.hosts}), "
             f"{args.feeds_per_host} RSS feeds per host, served by threaded HTTP servers in a separate process. "
             f"Entities with the tests' NER model (trained in {model_s:.0f} s). One local Elasticsearch node "
-            f"on the same machine (heap 512m, 1 shard, 0 replicas). A fresh alias per run, so every page is "
+            f"on the same machine (heap 512m, JIT `{args.es_jit}`, 1 shard, 0 replicas). A fresh alias per run, so every page is "
             f"new; a {args.warmup_pages}-page warm-up run first (not shown)."
         ),
         "",
@@ -481,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--feeds-per-host", type=int, default=2)
     parser.add_argument("--es-port", type=int, default=int(os.environ.get("NEWS_BENCH_ES_PORT", DEFAULT_ES_PORT)))
+    parser.add_argument("--es-jit", choices=sorted(JIT_OPTIONS),
+                        help="JIT mode of the node (default: the local node's, $NEWS_ES_LOCAL_JIT or quick)")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not write docs/")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
     args = parser.parse_args(argv)
@@ -503,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"work directory {work}")
     bench = Bench(args, work)
     node = LocalNode(NodeSettings(http_port=args.es_port, transport_port=args.es_port + 100,
-                                  cluster_name="news-pipeline-bench-e2e"))
+                                  cluster_name="news-pipeline-bench-e2e", **({"jit": args.es_jit} if args.es_jit else {})))
+    args.es_jit = node.settings.jit
     started_node = node.start()
     bench.node = node
     try:

@@ -70,6 +70,28 @@ def test_download_network_failure_is_clear(tmp_path: Path) -> None:
         download("http://127.0.0.1:9/nothing.zip", tmp_path / "x.zip", "0" * 128)
 
 
+def test_jit_mode_from_environment_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWS_ES_LOCAL_JIT", raising=False)
+    assert NodeSettings().jit == "quick"
+    monkeypatch.setenv("NEWS_ES_LOCAL_JIT", "tiered")
+    assert NodeSettings().jit == "tiered"
+    monkeypatch.setenv("NEWS_ES_LOCAL_JIT", "c2")
+    with pytest.raises(ValueError, match="NEWS_ES_LOCAL_JIT.*'c2'"):
+        NodeSettings()
+
+
+@pytest.mark.parametrize(("jit", "expected"), [("quick", "-XX:TieredStopAtLevel=1\n"), ("tiered", "")])
+def test_jit_mode_written_to_jvm_options(tmp_path: Path, jit: str, expected: str) -> None:
+    install = tmp_path / "install"
+    (install / "config").mkdir(parents=True)
+    (install / "config" / "jvm.options").write_text("-XX:+UseG1GC\n")
+    node = LocalNode(NodeSettings(http_port=HTTP_PORT, state_dir=tmp_path / "state", heap="512m", jit=jit))
+    node._write_config(install, None)
+    options = node.settings.conf_dir / "jvm.options.d"
+    assert (options / "jit.options").read_text() == expected
+    assert (options / "heap.options").read_text() == "-Xms512m\n-Xmx512m\n"
+
+
 # ---------------------------------------------------------------------------- real node
 def _settings(**overrides: object) -> NodeSettings:
     base: dict[str, object] = {
@@ -129,6 +151,11 @@ def test_port_taken_raises_and_leaves_nothing_running(node: LocalNode, tmp_path:
         assert "NEWS_ES_LOCAL_PORT" in str(excinfo.value)
         assert other.status() is None
         assert not other.settings.pid_file.exists()
+
+
+def test_node_jvm_runs_with_the_jit_mode(es: Elasticsearch) -> None:
+    (info,) = es.nodes.info(metric="jvm")["nodes"].values()
+    assert "-XX:TieredStopAtLevel=1" in info["jvm"]["input_arguments"]  # default mode "quick"
 
 
 def test_german_analyzer_stems(es: Elasticsearch) -> None:

@@ -1,4 +1,4 @@
-"""Command line for the local node: ``start|stop|status [--port N] [--heap 512m] [--nodes N]``.
+"""Command line for the local node: ``start|stop|status [--port N] [--heap 512m] [--jit quick|tiered] [--nodes N]``.
 
 ``--nodes 2`` (or more) manages a local cluster instead (:class:`LocalCluster`): nodes on HTTP
 ports ``port``, ``port + 1``, ... and transport ports ``transport-port``, ``transport-port + 1``,
@@ -18,7 +18,7 @@ import sys
 from .cluster import LocalCluster
 from .errors import LocalNodeError
 from .node import LocalNode
-from .settings import NodeSettings
+from .settings import JIT_OPTIONS, NodeSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, help="HTTP port (default: $NEWS_ES_LOCAL_PORT or 9200); transport uses port + 100"
     )
     parser.add_argument("--heap", help="JVM heap, e.g. 512m (default: $NEWS_ES_LOCAL_HEAP or 512m)")
+    parser.add_argument(
+        "--jit", choices=sorted(JIT_OPTIONS),
+        help="JVM JIT: quick = C1 only, least CPU for short runs; tiered = the JVM default, faster once warm "
+        "(default: $NEWS_ES_LOCAL_JIT or quick)",
+    )
     parser.add_argument(
         "--nodes", type=int, default=1,
         help="number of nodes; 2 or more form one local cluster on consecutive ports (default 1)",
@@ -44,6 +49,8 @@ def _cluster_main(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {}
     if args.heap:
         overrides["heap"] = args.heap
+    if args.jit:
+        overrides["jit"] = args.jit
     if args.cluster_name:
         overrides["cluster_name"] = args.cluster_name
     cluster = LocalCluster(args.nodes, http_port=args.port, transport_port=args.transport_port, **overrides)
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides["cluster_name"] = args.cluster_name
         if args.heap:
             overrides["heap"] = args.heap
+        if args.jit:
+            overrides["jit"] = args.jit
         node = LocalNode(NodeSettings(**overrides))  # type: ignore[arg-type]
         if args.command == "start":
             node.start()

@@ -29,7 +29,7 @@ from .build_plugin import ensure_plugin_installed
 from .download import ensure_extracted
 from .errors import LocalNodeError
 from .java import JavaHome, find_java
-from .settings import ES_SYSTEM_USER, NodeSettings, is_root
+from .settings import ES_SYSTEM_USER, JIT_OPTIONS, NodeSettings, is_root
 
 LOG_TAIL_LINES = 30
 STOP_TIMEOUT = 30.0
@@ -232,6 +232,7 @@ class LocalNode:
                 shutil.copy2(src, dst)
         (s.conf_dir / "elasticsearch.yml").write_text(self._elasticsearch_yml())
         (s.conf_dir / "jvm.options.d" / "heap.options").write_text(f"-Xms{s.heap}\n-Xmx{s.heap}\n")
+        (s.conf_dir / "jvm.options.d" / "jit.options").write_text("".join(f"{o}\n" for o in JIT_OPTIONS[s.jit]))
         if account is not None:
             for d in (s.state_dir, s.state_dir / s.cluster_name):
                 d.chmod(0o755)

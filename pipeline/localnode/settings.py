@@ -16,6 +16,16 @@ DEFAULT_VERSION = "9.5.3"
 DEFAULT_HTTP_PORT = 9200
 DEFAULT_HEAP = "512m"
 DEFAULT_CLUSTER_NAME = "news-pipeline-local"
+#: JIT modes of the node's JVM. "quick": C1 only (-XX:TieredStopAtLevel=1); "tiered": the JVM's
+#: default C1 + C2. A fresh node under tiered JIT spends more CPU in its JIT compiler threads than on
+#: the pipeline's requests at first (8.4 of 14.6 ms of node CPU an article over the first 1,000
+#: articles, still 0.9 of 2.9 ms after 7,000). C1-only code is slower (3.0 ms an article then,
+#: tiered 2.0 without its compiler threads), so tiered wins once its compiler is done; over those
+#: 8,000 articles quick used 22% less node CPU, and it starts faster. The local node serves tests,
+#: the quick start and short runs, so "quick" is its default; a long-lived local node for big
+#: backfills may prefer "tiered". Figures: docs/benchmarks.md (bench/node_jit.py).
+JIT_OPTIONS = {"quick": ("-XX:TieredStopAtLevel=1",), "tiered": ()}
+DEFAULT_JIT = "quick"
 #: Distance between the HTTP and the transport port when the transport port is not given, so
 #: ``--port 9251`` yields transport 9351 and never collides with the default 9300.
 TRANSPORT_PORT_OFFSET = 100
@@ -70,6 +80,10 @@ def _env_heap() -> str:
     return os.environ.get("NEWS_ES_LOCAL_HEAP") or DEFAULT_HEAP
 
 
+def _env_jit() -> str:
+    return os.environ.get("NEWS_ES_LOCAL_JIT") or DEFAULT_JIT
+
+
 @dataclass
 class NodeSettings:
     """Configuration of one local node.
@@ -83,6 +97,7 @@ class NodeSettings:
     http_port: int = field(default_factory=_env_port)
     transport_port: int | None = None
     heap: str = field(default_factory=_env_heap)
+    jit: str = field(default_factory=_env_jit)
     cluster_name: str = DEFAULT_CLUSTER_NAME
     node_name: str | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -102,6 +117,8 @@ class NodeSettings:
                 raise ValueError(f"{name} must be within 1..65535, got {port}")
         if not self.heap or not self.heap[:-1].isdigit() or self.heap[-1].lower() not in "kmg":
             raise ValueError(f"heap must look like 512m or 1g, got {self.heap!r}")
+        if self.jit not in JIT_OPTIONS:
+            raise ValueError(f"jit must be one of {', '.join(JIT_OPTIONS)} (NEWS_ES_LOCAL_JIT), got {self.jit!r}")
 
     @property
     def single_node(self) -> bool:
