@@ -71,7 +71,7 @@ RELAXED_HTTP = {
 }
 STAGE_ORDER = (
     "import pipeline.ingest", "NER model load", "feed (parse)", "fetch (HTTP)", "decode",
-    "clean + dates (one parse)", "clean (extract + rules)", "dates", "language", "profiles, canaries, raw archive", "entities (NER + gazetteer)", "stories (MinHash + lookup)",
+    "clean + dates (one parse)", "language", "profiles, canaries, raw archive", "entities (NER + gazetteer)", "stories (MinHash + lookup)",
     "index (bulk)", "refresh", "state (feed state, seen, run log)", "other (in ingest_feed)",
 )
 

@@ -28,6 +28,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import spacy
+import thinc
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -112,7 +115,7 @@ def main() -> None:
         (
             f"Method: {N_ARTICLES} German articles of {WORDS_PER_ARTICLE} words "
             f"({n_chars / N_ARTICLES:,.0f} characters on average; {n_words:,} words in all), windows over the "
-            "five seed articles. Model: the test model (`pipeline.entities.training.train_ner`, "
+            f"five seed articles. spaCy {spacy.__version__}, thinc {thinc.__version__}. Model: the test model (`pipeline.entities.training.train_ner`, "
             f"`spacy.blank('de')` + `ner` with a width-64 depth-2 tok2vec, 20 epochs, trained in {train_s:.1f} s), "
             "loaded from disk by `EntityExtractor` (matrix backend from config/entities/models.yaml: numpy, "
             "unless the row says otherwise). Single process, BLAS threads pinned to 1; "

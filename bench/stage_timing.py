@@ -1,7 +1,7 @@
 """Per-stage wall time inside Airflow task processes, without changing the pipeline.
 
 ``install(out_dir)`` (in the process that forks the LocalExecutor workers) wraps the stage
-functions of the pipeline where they are looked up (``pipeline.ingest.clean_article``,
+functions of the pipeline where they are looked up (``pipeline.ingest.clean_and_date``,
 ``HttpClient.get``, ...) with a timer. Modules not imported yet are wrapped when a task process
 imports them (an import hook on ``sys.meta_path``), so the task processes still pay their own
 imports, as they do under a scheduler, and the import itself is timed as a stage.
@@ -31,15 +31,13 @@ from types import ModuleType
 from typing import Any
 
 #: (module, attribute or Class.method, stage). The attribute is patched in the module where the
-#: pipeline looks it up, e.g. ``pipeline.ingest.clean_article``, not where it is defined.
+#: pipeline looks it up, e.g. ``pipeline.ingest.clean_and_date``, not where it is defined.
 TARGETS: tuple[tuple[str, str, str], ...] = (
     ("pipeline.ingest", "ingest_feed", "other (in ingest_feed)"),
     ("pipeline.ingest", "poll_feed_conditional", "feed (parse)"),
     ("pipeline.fetch", "HttpClient.get", "fetch (HTTP)"),
     ("pipeline.ingest", "decode_page", "decode"),
     ("pipeline.ingest", "clean_and_date", "clean + dates (one parse)"),
-    ("pipeline.ingest", "clean_article", "clean (extract + rules)"),
-    ("pipeline.ingest", "find_dates", "dates"),
     ("pipeline.ingest", "detect_language", "language"),
     ("pipeline.entities.extractor", "load_model", "NER model load"),
     ("pipeline.entities.extractor", "EntityExtractor.extract_batch", "entities (NER + gazetteer)"),
