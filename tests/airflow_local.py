@@ -54,7 +54,7 @@ def executor_environ(api_port: int, jwt_secret: str | None = None) -> dict[str, 
     return {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret or secrets.token_urlsafe(32),
+        "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret or secrets.token_urlsafe(64),  # 86 chars: >= 64 bytes for HS512
     }
 
 
