@@ -98,6 +98,7 @@ def _settings(**overrides: object) -> NodeSettings:
         "http_port": HTTP_PORT,
         "transport_port": TRANSPORT_PORT,
         "cluster_name": CLUSTER,
+        "jit": "quick",  # explicit, so NEWS_ES_LOCAL_JIT in the environment cannot change what is tested
     }
     base.update(overrides)
     return NodeSettings(**base)  # type: ignore[arg-type]
@@ -155,7 +156,7 @@ def test_port_taken_raises_and_leaves_nothing_running(node: LocalNode, tmp_path:
 
 def test_node_jvm_runs_with_the_jit_mode(es: Elasticsearch) -> None:
     (info,) = es.nodes.info(metric="jvm")["nodes"].values()
-    assert "-XX:TieredStopAtLevel=1" in info["jvm"]["input_arguments"]  # default mode "quick"
+    assert "-XX:TieredStopAtLevel=1" in info["jvm"]["input_arguments"]  # the module node's mode "quick"
 
 
 def test_german_analyzer_stems(es: Elasticsearch) -> None:
