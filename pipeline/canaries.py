@@ -14,6 +14,11 @@ as not an article, and failed (fetch or extraction), plus the failure counts. An
 
 once the site has ``min_history_runs`` earlier runs with at least ``min_articles`` pages each
 (smaller runs are recorded but neither judged nor used as history).
+
+A learned rule held back by the guard (pipeline.profiles.apply: it would have taken more than
+15 % of an article's text) is an alert at once, history or not (``metric: learned_rule_held``, one
+per site, feed, run and rule, with the rule's name, the articles it was held on and its largest
+share of an article's text): a profile that learned article text needs a look (and a veto).
 """
 
 from __future__ import annotations
@@ -106,6 +111,40 @@ class Alert:
     def message(self) -> str:
         return (f"quality alert: site {self.site}: {self.metric} moved from {self.old_value:.3g} "
                 f"(recent range {self.low:.3g}..{self.high:.3g}) to {self.new_value:.3g}")
+
+
+@dataclass(frozen=True)
+class HeldRuleAlert:
+    """A learned rule the guard kept off ``articles`` articles of ``site`` in one run."""
+
+    site: str
+    rule: str
+    articles: int
+    max_share: float
+    example_url: str
+    metric: str = "learned_rule_held"
+
+    @property
+    def message(self) -> str:
+        return (f"quality alert: site {self.site}: learned rule {self.rule} would have removed up to "
+                f"{self.max_share:.0%} of an article's text; held back on {self.articles} article(s), "
+                f"e.g. {self.example_url} (veto it in config/sites if it is article text)")
+
+
+def record_held_rules(es: Elasticsearch, alias: str, alerts: list[HeldRuleAlert], *, run_id: str, feed: str) -> None:
+    """Write and log one alert per held rule."""
+    if not alerts:
+        return
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    index = runlog_index(alias)
+    for alert in alerts:
+        log.warning("%s (run %s, feed %s)", alert.message, run_id, feed)
+        es.index(index=index, id=f"{run_id}:{feed}:alert:{alert.site}:{alert.metric}:{alert.rule}", document={
+            "kind": "quality-alert", "run_id": run_id, "feed": feed, "site": alert.site, "metric": alert.metric,
+            "rule": alert.rule, "articles": alert.articles, "new_value": alert.max_share,
+            "example_url": alert.example_url, "message": alert.message, "finished_at": now,
+        })
+    es.indices.refresh(index=index)
 
 
 def judge(doc: dict[str, Any], history: list[dict[str, Any]], settings: CanarySettings) -> list[Alert]:

@@ -3,8 +3,10 @@ archive and the quality canaries, behind one object so :mod:`pipeline.ingest` on
 
 - ``learned_for(site, url)``: the site's learned rules for a page (pins and vetoes applied);
 - ``archive(...)``: the fetched page into the run's WARC file, when archiving is on;
-- ``observe(article, cleaned)``: the page's keys into its site's profile, its numbers into the
-  site's canary;
+- ``observe(article, cleaned)``: the page's keys into its site's profile (with the MinHash of its
+  body, so the versions of one story count once), its numbers into the site's canary; learned
+  rules the guard held back on the page flag the article ``learned-held`` and become a quality
+  alert at ``finish`` (pipeline.canaries.HeldRuleAlert);
 - ``skip(site, url, reason)``: a page that is not an article (a section or tag page);
 - ``finish(report)``: profiles flushed to Elasticsearch, archive closed, canaries and alerts
   written. Safe to call when nothing was observed;
@@ -20,14 +22,23 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.article import Article
-from pipeline.canaries import SiteRun, record_quality
+from pipeline.canaries import HeldRuleAlert, SiteRun, record_held_rules, record_quality
 from pipeline.clean import Cleaned
 from pipeline.config import Settings
-from pipeline.profiles import LearnedRules, ProfileStore, load_overrides
+from pipeline.profiles import LearnedRules, ProfileStore, held_rules, load_overrides
 from pipeline.rawarchive import RawArchive, archive_root
+from pipeline.stories import minhash
 from pipeline.urls import host_of
 
 log = logging.getLogger(__name__)
+
+HELD_FLAG = "learned-held"
+
+
+def flag_held(flags: list[str]) -> None:
+    """Mark an article whose learned rules were held back (its text kept whole)."""
+    if HELD_FLAG not in flags:
+        flags.append(HELD_FLAG)
 
 
 class RunExtras:
@@ -51,6 +62,7 @@ class RunExtras:
         )
         self.sites: dict[str, SiteRun] = {}
         self.skips: list[dict[str, str]] = []
+        self.held: dict[tuple[str, str], list[Any]] = {}  # (site, rule) -> [articles, max share, url]
 
     def site_of(self, url: str) -> str:
         return self.feed_site or host_of(url)
@@ -69,9 +81,17 @@ class RunExtras:
             self.raw.write(url, status, headers, content, site=self.site_of(url))
 
     def observe(self, article: Article, cleaned: Cleaned) -> None:
+        held = held_rules(cleaned.observed)
+        if held:
+            flag_held(article.flags)
+            for rule, share in held:
+                entry = self.held.setdefault((self.site_of(article.url), rule), [0, 0.0, article.url])
+                entry[0] += 1
+                entry[1] = max(entry[1], share)
         self._run(article.site).add(article)
         if self.store is not None and cleaned.observed is not None:
-            self.store.observe(self.site_of(article.url), article.doc_id, cleaned.observed)
+            self.store.observe(self.site_of(article.url), article.doc_id, cleaned.observed,
+                               minhash(cleaned.body) if cleaned.body else None)
 
     def skip(self, url: str, reason: str) -> None:
         self._run(self.site_of(url)).not_article += 1
@@ -97,7 +117,11 @@ class RunExtras:
                     run.fetch_failures += 1
                 else:
                     run.extract_failures += 1
+        alerts: list[Any] = [HeldRuleAlert(site, rule, n, share, url)
+                             for (site, rule), (n, share, url) in sorted(self.held.items())]
+        if alerts and self.settings.canaries.enabled:
+            record_held_rules(self.es, self.alias, alerts, run_id=self.run_id, feed=self.feed)
         if not self.canaries:
-            return []
-        return record_quality(self.es, self.alias, self.sites, self.settings.canaries, run_id=self.run_id,
+            return alerts
+        return alerts + record_quality(self.es, self.alias, self.sites, self.settings.canaries, run_id=self.run_id,
                               feed=self.feed)

@@ -7,7 +7,12 @@ nothing is learned from it); when the body differs from the indexed one, the doc
 new body (and its language copy), removals, flags, sign-off metadata, content hash (the old one
 kept as ``previous_hash``), ``content_changed_at`` and a fresh MinHash/LSH signature. Its story
 assignment and entities are kept. Pages that are not indexed (skipped, failed, never written)
-are counted and left alone.
+are counted and left alone. A page whose learned rules the guard held back (they would have taken
+article text) keeps its whole text, is flagged ``learned-held`` and counted in ``held``, and each
+such rule is a quality alert (run id ``reprocess``).
+
+This is how bodies cut by a profile that had learned article text (issue 21) get their text back:
+today's rules only remove what is chrome-like on the page, whatever the stored profile learned.
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
 from pipeline.article import doc_id_for
+from pipeline.canaries import HeldRuleAlert, record_held_rules
 from pipeline.clean import Cleaned, ExtractionError, NotAnArticle, clean_article
 from pipeline.config import Settings
 from pipeline.decode import decode_page
 from pipeline.index.mappings import LANG_ANALYZERS, body_field
 from pipeline.index.names import article_pattern
 from pipeline.index.template import TEMPLATE_VERSION
+from pipeline.ingest_extras import flag_held
 from pipeline.iterutils import chunked
-from pipeline.profiles import LearnedRules, ProfileStore, load_overrides
+from pipeline.profiles import LearnedRules, ProfileStore, held_rules, load_overrides
 from pipeline.rawarchive import ArchivedPage, archive_root, iter_pages
 from pipeline.siterules import load_rules
 from pipeline.stories import band_keys, encode_signature, minhash
@@ -50,6 +57,7 @@ class ReprocessResult:
     unchanged: int = 0
     not_indexed: int = 0
     not_article: int = 0
+    held: int = 0            # pages on which the guard held learned rules back
     failed: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
 
@@ -119,12 +127,17 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
     store = ProfileStore(es, alias, settings.profiles)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     current_indices = article_pattern(alias, TEMPLATE_VERSION)
+    held: dict[tuple[str, str], list[Any]] = {}
 
     def cleaned_pages() -> Any:
         for page in iter_pages(root):
             if (page.file, page.offset) in wanted:
                 cleaned = _clean(page, rules, store, overrides, settings, result)
                 if cleaned is not None:
+                    for rule, share in held_rules(cleaned.observed):
+                        entry = held.setdefault((page.site or host_of(page.url), rule), [0, 0.0, page.url])
+                        entry[0] += 1
+                        entry[1] = max(entry[1], share)
                     yield page, cleaned
 
     for batch in chunked(cleaned_pages(), BATCH):
@@ -156,6 +169,10 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
                 result.failures.append({"stage": "index", "url": info.get("_id", ""), "reason": str(info.get("error"))[:300]})
     if not dry_run:
         es.indices.refresh(index=alias)
+        if held and settings.canaries.enabled:
+            record_held_rules(es, alias, [HeldRuleAlert(site, rule, n, share, url)
+                                          for (site, rule), (n, share, url) in sorted(held.items())],
+                              run_id="reprocess", feed="reprocess")
     log.info("reprocess: %s", {k: v for k, v in result.to_dict().items() if k != "failures"})
     return result
 
@@ -168,7 +185,11 @@ def _clean(page: ArchivedPage, rules: Any, store: ProfileStore, overrides: Any, 
         learned = LearnedRules.for_page(store.profile(site), settings.profiles, overrides.for_url(page.url))
     try:
         html = decode_page(page.content, page.headers.get("content-type"))
-        return clean_article(html, page.url, rules=rules, learned=learned)
+        cleaned = clean_article(html, page.url, rules=rules, learned=learned)
+        if held_rules(cleaned.observed):
+            flag_held(cleaned.flags)
+            result.held += 1
+        return cleaned
     except NotAnArticle:
         result.not_article += 1
     except ExtractionError as exc:

@@ -8,9 +8,15 @@ characters, for the article's ``removals``), the page's keys (for the profile) a
 link statistics (for the not-an-article check).
 
 Never removed, whatever was learned: the title, bylines and dates (metadata), the page's main
-container and its ancestors, and more than half of the page's long text (paragraphs of 80+
-non-link characters) in all: a profile gone wrong (say, a story republished under many URLs,
-whose paragraphs then recur) cannot empty an article.
+container and its ancestors, a leaf that is not chrome-like on this page (a long paragraph in the
+main container's own paragraph markup: pipeline.profiles.blocks) unless a user pinned its key,
+and more than half of the page's long text (paragraphs of 80+ non-link characters) in all.
+
+The guard (issue 21): when the matched blocks would take more than ``MAX_ARTICLE_SHARE`` (15 %)
+of the article's text (the non-link text of the main container's leaves; link-dense blocks do not
+count, they are chrome by nature) none of the rules that take article text is applied to the page
+(``PageScan.held``): the article keeps its text, gets the flag ``learned-held``, and the run writes
+a quality alert naming the site and the rules (pipeline.ingest_extras).
 """
 
 from __future__ import annotations
@@ -20,9 +26,28 @@ from dataclasses import dataclass, field
 from lxml.html import HtmlElement
 
 from pipeline.config import ProfileSettings
-from pipeline.profiles.blocks import scan_page
+from pipeline.profiles.blocks import Block, PageBlocks, scan_page
 from pipeline.profiles.model import HostProfile
 from pipeline.profiles.overrides import Overrides
+
+#: learned rules that together would take more than this share of an article's text are held
+MAX_ARTICLE_SHARE = 0.15
+
+
+class PageKeys(dict[str, str]):
+    """The page's profile keys (key -> sample), as ``Cleaned.observed`` carries them to the run;
+    ``held`` rides along: the learned rules the guard held back on this page."""
+
+    held: list[tuple[str, float]]
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        super().__init__(keys)
+        self.held = []
+
+
+def held_rules(observed: dict[str, str] | None) -> list[tuple[str, float]]:
+    """The rules held back on a cleaned page (``Cleaned.observed``), biggest share first."""
+    return list(getattr(observed, "held", None) or [])
 
 
 class NotAnArticle(ValueError):
@@ -35,60 +60,87 @@ class LearnedRules:
 
     keys: frozenset[str] = frozenset()
     settings: ProfileSettings = field(default_factory=ProfileSettings)
+    pins: frozenset[str] = frozenset()  # users' pins: applied even where a line is not chrome-like
 
     @classmethod
     def for_page(cls, profile: HostProfile | None, settings: ProfileSettings, overrides: Overrides) -> LearnedRules:
         if not overrides.enabled:
             return cls(frozenset(), settings)
         learned = profile.learned(settings) if profile is not None else frozenset()
-        return cls((learned - overrides.vetoes) | overrides.pins, settings)
+        return cls((learned - overrides.vetoes) | overrides.pins, settings, overrides.pins)
 
 
 @dataclass
 class PageScan:
     """What a page looked like to the profile, and what the learned rules took out."""
 
-    keys: dict[str, str]
+    keys: PageKeys
     removed: list[tuple[str, int]]
     text_chars: int   # after removal
     link_chars: int
     links: int
+    #: rules not applied to this page because together they would have removed more than
+    #: ``MAX_ARTICLE_SHARE`` of its article text: (rule name, share of the article text each)
+    held: list[tuple[str, float]] = field(default_factory=list)
 
 
 def apply_learned(tree: HtmlElement, rules: LearnedRules) -> PageScan:
     page = scan_page(tree)
-    keys = page.keys()
-    removed: list[tuple[str, int]] = []
+    keys = PageKeys(page.keys())
     body = page.blocks[0] if page.blocks else None
     text_chars = body.text_len if body else 0
     link_chars = body.link_len if body else 0
     links = body.links if body else 0
-    total_long = body.long_text if body else 0
-    if rules.keys and body is not None:
-        skip_depth: int | None = None
-        removed_long = 0
-        for block in page.blocks[1:]:
-            if skip_depth is not None:
-                if block.depth > skip_depth:
-                    continue
-                skip_depth = None
-            if block.protected or id(block.element) in page.main_chain:
+    scan = PageScan(keys, [], text_chars, link_chars, links)
+    if not rules.keys or body is None:
+        return scan
+    matches = _matches(page, rules, body.long_text)
+    article_chars = sum(b.plain_len for b in page.blocks if b.leaf and b.in_main and not b.protected)
+    share: dict[str, int] = {}
+    for key, block in matches:
+        if block.in_main and block.chrome != "link-dense":
+            share[key] = share.get(key, 0) + block.plain_len
+    held: set[str] = set()
+    if article_chars and sum(share.values()) > MAX_ARTICLE_SHARE * article_chars:
+        held = {k for k, chars in share.items() if chars}
+        scan.held = sorted(((f"learned:{k}", share[k] / article_chars) for k in held), key=lambda kv: -kv[1])
+        keys.held = scan.held
+    for key, block in matches:
+        if key in held:
+            continue
+        scan.removed.append((f"learned:{key}", _chars(block.element)))
+        scan.text_chars -= block.text_len
+        scan.link_chars -= block.link_len
+        scan.links -= block.links
+        block.element.drop_tree()
+    scan.text_chars, scan.link_chars, scan.links = max(0, scan.text_chars), max(0, scan.link_chars), max(0, scan.links)
+    return scan
+
+
+def _matches(page: PageBlocks, rules: LearnedRules, total_long: int) -> list[tuple[str, Block]]:
+    """The blocks learned rules match on this page, outermost only: a container key matches the
+    container; a line key a leaf that is chrome-like here (pipeline.profiles.blocks)."""
+    out: list[tuple[str, Block]] = []
+    skip_depth: int | None = None
+    removed_long = 0
+    for block in page.blocks[1:]:
+        if skip_depth is not None:
+            if block.depth > skip_depth:
                 continue
-            if total_long and (removed_long + block.long_text) * 2 >= total_long:
-                continue  # never more than half of the page's long text, whatever was learned
-            key = block.block_key if block.block_key in rules.keys else None
-            if key is None and block.leaf and block.line_key in rules.keys:
-                key = block.line_key
-            if key is None:
-                continue
-            removed.append((f"learned:{key}", _chars(block.element)))
-            removed_long += block.long_text
-            text_chars -= block.text_len
-            link_chars -= block.link_len
-            links -= block.links
-            block.element.drop_tree()
-            skip_depth = block.depth
-    return PageScan(keys, removed, max(0, text_chars), max(0, link_chars), max(0, links))
+            skip_depth = None
+        if block.protected or id(block.element) in page.main_chain:
+            continue
+        if total_long and (removed_long + block.long_text) * 2 >= total_long:
+            continue  # never more than half of the page's long text, whatever was learned
+        key = block.block_key if block.block_key in rules.keys else None
+        if key is None and block.leaf and block.line_key in rules.keys and (block.chrome or block.line_key in rules.pins):
+            key = block.line_key
+        if key is None:
+            continue
+        out.append((key, block))
+        removed_long += block.long_text
+        skip_depth = block.depth
+    return out
 
 
 def _chars(element: HtmlElement) -> int:

@@ -9,6 +9,18 @@
   are candidates: those outside the page's main container (the element holding most of the long
   non-link text, and its ancestors), and link-dense ones anywhere.
 
+A key is *chrome-like* on a page when the block is boilerplate by its nature, not by repetition
+alone (issue 21: the shared background paragraphs of a developing story recur as much as any
+promo line): a container key (see above); a leaf outside the main container; a link-dense leaf; a
+short, label-like leaf (under ``LONG_TEXT`` non-link characters: "Lesezeit: 4 Minuten", "Aus
+unserem Archiv"); or long text at the start or the end of the main container's text in markup of
+its own (not the path most of the main container's long paragraphs have: a promo line in
+``<p class="hinweis">`` after ``<p>`` paragraphs). A long paragraph inside the main container in
+the article's own paragraph markup is never chrome-like, wherever it recurs. Only chrome-like keys
+are counted into a profile (``PageBlocks.keys``), and a learned line key only removes a leaf that
+is chrome-like on the page at hand. The criteria and the measurements behind them:
+docs/extraction-quality.md, "Learned boilerplate".
+
 Nothing here looks at other pages; :mod:`pipeline.profiles.model` turns the keys of many pages
 into learned rules and :mod:`pipeline.profiles.apply` removes what they match.
 """
@@ -17,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from lxml.html import HtmlElement
@@ -64,10 +77,17 @@ class Block:
     protected: bool = False
     line_key: str | None = None
     block_key: str | None = None
+    chrome: str | None = None   # why the block is chrome-like on this page (None: it is not)
+    in_main: bool = False       # inside the main container
 
     @property
     def link_dense(self) -> bool:
         return self.text_len > 0 and self.link_len >= LINK_DENSE * self.text_len
+
+    @property
+    def plain_len(self) -> int:
+        """Non-link characters (of the normalised text, for leaves)."""
+        return max(0, (len(self.text) if self.leaf else self.text_len) - self.link_len)
 
 
 @dataclass
@@ -79,10 +99,11 @@ class PageBlocks:
     main_chain: frozenset[int] = frozenset()  # ids of the main container and its ancestors
 
     def keys(self) -> dict[str, str]:
-        """key -> a sample (the text of a line, the signature of a block), for this page."""
+        """key -> a sample (the text of a line, the signature of a block), for this page: the
+        chrome-like keys only, the ones a profile may learn."""
         out: dict[str, str] = {}
         for block in self.blocks:
-            if block.line_key:
+            if block.line_key and block.chrome:
                 out.setdefault(block.line_key, block.text[:160])
             if block.block_key:
                 out.setdefault(block.block_key, block.signature[-160:])
@@ -181,13 +202,32 @@ def _assign_keys(page: PageBlocks) -> None:
     inside_main: set[int] = set()
     if main is not None:
         inside_main = {id(e) for e in main.iterdescendants()}
+    main_leaves = []
     for block in page.blocks:
+        block.in_main = id(block.element) in inside_main
         if block.protected:
             continue
         if block.leaf and block.text:
             block.line_key = key_of("line", block.text)
+            if block.in_main:
+                main_leaves.append(block)
         if block.element.tag == "body" or id(block.element) in main_chain or block.text_len == 0:
             continue
         container = not block.leaf or block.element.tag in ("ul", "ol", "nav", "table", "dl")
-        if (container and id(block.element) not in inside_main) or block.link_dense:
+        if (container and not block.in_main) or block.link_dense:
             block.block_key = key_of("block", block.signature)
+            block.chrome = "container" if container and not block.in_main else "link-dense"
+    prose = Counter(b.signature for b in main_leaves if b.plain_len >= LONG_TEXT).most_common(1)
+    prose_signature = prose[0][0] if prose else None
+    edges = {id(main_leaves[0]), id(main_leaves[-1])} if main_leaves else set()
+    for block in page.blocks:
+        if block.line_key is None or block.chrome:
+            continue
+        if not block.in_main:
+            block.chrome = "outside-main"
+        elif block.link_dense:
+            block.chrome = "link-dense"
+        elif block.plain_len < LONG_TEXT:
+            block.chrome = "short"
+        elif id(block) in edges and block.signature != prose_signature:
+            block.chrome = "edge"

@@ -1,4 +1,16 @@
-"""A host's profile: in how many of its recent distinct articles each line or block key was seen.
+"""A host's profile: in how many of its recent distinct *stories* each line or block key was seen.
+
+Counted over stories, not articles (issue 21): the versions of one developing story (updates,
+follow-ups, agency copies repeating the same background paragraphs) share most of their text, and
+counted per article that text looked like the host's boilerplate. An article whose body is a near
+copy of a recent story's (MinHash of the body, :mod:`pipeline.stories`' functions, estimated
+Jaccard >= ``SAME_STORY``) is a version of that story: it is remembered (``articles``, ``recent``)
+but its keys are not counted again, so a story adds one to a key's count however many versions
+it has. ``SAME_STORY`` is stricter than the story assignment's 0.1 on purpose (measured in
+docs/extraction-quality.md, "Learned boilerplate"): distinct articles of one site share chrome and
+vocabulary (the Kreisbote fixture's reach 0.47), versions of one story stay above 0.67; grouping
+at 0.1 would make a whole site one story and nothing would ever be learned. The story assignment
+itself runs after cleaning, in batches, so the profile cannot wait for its ``story_id``.
 
 Bounded by design, so the cost per article stays flat however many articles a host has:
 - at most ``max_keys`` counters: past that, the lowest counts are pruned down to three quarters
@@ -7,40 +19,67 @@ Bounded by design, so the cost per article stays flat however many articles a ho
 - ``window_articles``: past that many articles all counts and the article count are halved, so
   old markup fades out after a redesign and shares stay meaningful;
 - the ids of the last ``window_articles`` articles, so an article seen again (an updated page, a
-  retried task) is counted once.
+  retried task) is counted once;
+- the signatures of the last ``RECENT_STORIES`` stories (the newest version's, so a story that
+  drifts as it develops is still recognised).
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from pipeline.config import ProfileSettings
 
 MAX_SAMPLES = 500
+#: estimated Jaccard similarity of two bodies at which the second is a version of the first's story
+SAME_STORY = 0.6
+#: stories whose signatures a profile keeps (about 1.4 KB each in the stored document)
+RECENT_STORIES = 64
+
+
+def encode_story(signature: Sequence[int]) -> str:
+    """A MinHash signature (values below 2**32) as base64 of big-endian uint32s."""
+    return base64.b64encode(np.asarray(signature, dtype=">u4").tobytes()).decode("ascii")
+
+
+def decode_story(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=">u4").astype(np.uint64)
 
 
 @dataclass
 class HostProfile:
     site: str
-    articles: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
+    articles: int = 0   # distinct articles observed (recent window)
+    counts: dict[str, int] = field(default_factory=dict)   # key -> distinct stories seen in
     recent: list[str] = field(default_factory=list)
     samples: dict[str, str] = field(default_factory=dict)
     halvings: int = 0
+    stories: int | None = None   # distinct stories among the articles: the shares' denominator
+    story_signatures: list[str] = field(default_factory=list)  # recent stories, oldest first
     _recent_set: set[str] = field(default_factory=set, repr=False)
+    _matrix: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._recent_set = set(self.recent)
+        if self.stories is None:  # a profile written before stories were counted
+            self.stories = self.articles
 
     # -- counting ------------------------------------------------------------------------------
 
     def seen(self, doc_id: str) -> bool:
         return doc_id in self._recent_set
 
-    def add_article(self, doc_id: str, keys: dict[str, str], settings: ProfileSettings) -> bool:
-        """Count one article's keys once; False (nothing counted) if the article was seen."""
+    def add_article(self, doc_id: str, keys: dict[str, str], settings: ProfileSettings,
+                    signature: Sequence[int] | None = None) -> bool:
+        """Count one article's keys once; False (nothing counted) if the article was seen.
+        ``signature``: the MinHash of its body; an article of a recent story counts no keys.
+        Without one the article is a story of its own."""
         if doc_id in self._recent_set:
             return False
         self.recent.append(doc_id)
@@ -50,6 +89,11 @@ class HostProfile:
             del self.recent[: len(dropped)]
             self._recent_set.difference_update(dropped)
         self.articles += 1
+        if self._same_story(signature):
+            if self.articles > settings.window_articles:
+                self._halve()
+            return True
+        self.stories = (self.stories or 0) + 1
         counts = self.counts
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
@@ -64,8 +108,38 @@ class HostProfile:
                     self.samples[key] = sample
         return True
 
+    def _same_story(self, signature: Sequence[int] | None) -> bool:
+        """Whether ``signature`` belongs to a recent story (which then takes it as its newest
+        version's); if not, it is remembered as a new story."""
+        if signature is None or len(signature) == 0:
+            return False
+        own = np.asarray(signature, dtype=np.uint64)
+        if self._matrix is None or self._matrix.shape[0] != len(self.story_signatures):
+            rows = [decode_story(s) for s in self.story_signatures]
+            rows = [r for r in rows if r.shape == own.shape]
+            self._matrix = np.vstack(rows) if rows else np.empty((0, own.size), dtype=np.uint64)
+            if self._matrix.shape[0] != len(self.story_signatures):
+                self.story_signatures, self._matrix = [], None  # stored with another signature size
+                return self._same_story(signature)
+        matrix = self._matrix
+        encoded = encode_story(own)
+        if matrix.shape[0] and matrix.shape[1] == own.size:
+            similar = (matrix == own).mean(axis=1)
+            best = int(similar.argmax())
+            if similar[best] >= SAME_STORY:
+                del self.story_signatures[best]
+                self.story_signatures.append(encoded)
+                self._matrix = np.vstack([np.delete(matrix, best, axis=0), own[None, :]])
+                return True
+        self.story_signatures.append(encoded)
+        if len(self.story_signatures) > RECENT_STORIES:
+            del self.story_signatures[0]
+        self._matrix = None
+        return False
+
     def _halve(self) -> None:
         self.articles //= 2
+        self.stories = (self.stories or 0) // 2
         self.counts = {k: c // 2 for k, c in self.counts.items() if c >= 2}
         self.halvings += 1
 
@@ -79,9 +153,10 @@ class HostProfile:
 
     def threshold(self, settings: ProfileSettings) -> float | None:
         """The count a key needs to be learned; None while the host has too few articles."""
-        if self.articles < settings.min_articles:
+        stories = self.stories or 0
+        if stories < settings.min_articles:
             return None
-        return max(2.0, settings.min_share * self.articles)
+        return max(2.0, settings.min_share * stories)
 
     def learned(self, settings: ProfileSettings) -> frozenset[str]:
         threshold = self.threshold(settings)
@@ -97,6 +172,7 @@ class HostProfile:
         return {
             "site": self.site,
             "articles": self.articles,
+            "stories": self.stories,
             "keys": len(self.counts),
             "learned_rules": len(learned),
             "halvings": self.halvings,
@@ -104,6 +180,7 @@ class HostProfile:
             "counts": self.counts,
             "recent": self.recent,
             "samples": self.samples,
+            "story_signatures": self.story_signatures,
         }
 
     @classmethod
@@ -117,4 +194,6 @@ class HostProfile:
             recent=[str(r) for r in source.get("recent") or []],
             samples={str(k): str(v) for k, v in (source.get("samples") or {}).items()},
             halvings=int(source.get("halvings") or 0),
+            stories=int(source["stories"]) if source.get("stories") is not None else None,
+            story_signatures=[str(s) for s in source.get("story_signatures") or []],
         )

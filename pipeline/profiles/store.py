@@ -13,6 +13,7 @@ integ-test node and locked-down clusters may have painless disabled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from elasticsearch import ConflictError, Elasticsearch
@@ -29,7 +30,7 @@ MAX_CONFLICT_RETRIES = 20
 @dataclass
 class _Entry:
     profile: HostProfile
-    pending: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    pending: list[tuple[str, dict[str, str], Sequence[int] | None]] = field(default_factory=list)
 
 
 def profile_doc_id(site: str) -> str:
@@ -53,12 +54,13 @@ class ProfileStore:
             self._entries[site] = entry
         return entry.profile
 
-    def observe(self, site: str, doc_id: str, keys: dict[str, str]) -> None:
-        """Count one article of ``site`` now (in memory) and in the store at the next flush."""
+    def observe(self, site: str, doc_id: str, keys: dict[str, str], signature: Sequence[int] | None = None) -> None:
+        """Count one article of ``site`` now (in memory) and in the store at the next flush;
+        ``signature``: the MinHash of its body, so a story's versions count once."""
         entry = self._entries.get(site) or _Entry(self.profile(site))
         self._entries[site] = entry
-        if entry.profile.add_article(doc_id, keys, self.settings):
-            entry.pending.append((doc_id, keys))
+        if entry.profile.add_article(doc_id, keys, self.settings, signature):
+            entry.pending.append((doc_id, keys, signature))
             if len(entry.pending) >= self.settings.flush_every:
                 self._flush_site(site, entry)
 
@@ -81,7 +83,8 @@ class ProfileStore:
             return 0
         for _attempt in range(MAX_CONFLICT_RETRIES):
             stored, version = self._read(site)
-            added = sum(stored.add_article(doc_id, keys, self.settings) for doc_id, keys in entry.pending)
+            added = sum(stored.add_article(doc_id, keys, self.settings, signature)
+                        for doc_id, keys, signature in entry.pending)
             source = stored.to_source(self.settings)
             try:
                 if version is None:
