@@ -9,15 +9,22 @@ source actually states and reject dates that cannot be right (future, too old).
 All values are returned as ISO-8601 UTC strings.  Dates without a time of day (precision
 "day", "month", "year") are the calendar date at 00:00 UTC: shifting a Berlin calendar day to UTC
 would move it to the previous evening and fake a precision we do not have.
+
+Besides the instant, each value keeps the publication's own calendar day and UTC offset as
+written (``day``, ``offset``): a Tokyo article of 08:00 +09:00 was published on the Tokyo day,
+though its UTC instant falls on the day before.  htmldate is one more source of evidence with its
+own provenance ("htmldate"), asked in its fast mode on the tree already parsed; relative dates
+("vor 5 Stunden") are resolved against the fetch time, never the wall clock.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +33,8 @@ import lxml.html
 from dateparser.date import DateDataParser
 from lxml.etree import ParserError
 
+log = logging.getLogger(__name__)
+
 PRECISIONS: tuple[str, ...] = ("year", "month", "day", "minute")
 
 CONFIDENCE: dict[str, float] = {
@@ -33,12 +42,16 @@ CONFIDENCE: dict[str, float] = {
     "meta": 0.9,
     "feed": 0.8,
     "visible-text": 0.7,
+    "htmldate": 0.6,
     "url": 0.5,
+    "feed-updated": 0.3,
     "http-header": 0.2,
 }
 # Which source to name when several state the very same date: the page itself is the primary
 # evidence, a feed or header only repeats it.
-_ATTRIBUTION_ORDER: tuple[str, ...] = ("json-ld", "meta", "visible-text", "feed", "url", "http-header")
+_ATTRIBUTION_ORDER: tuple[str, ...] = (
+    "json-ld", "meta", "visible-text", "feed", "url", "htmldate", "feed-updated", "http-header",
+)
 
 _FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -49,15 +62,22 @@ class DateValue:
 
     value: str  # ISO-8601 UTC; coarse precisions are the period start at 00:00 UTC
     precision: str  # "year" | "month" | "day" | "minute"
-    source: str  # "json-ld" | "meta" | "feed" | "visible-text" | "url" | "http-header"
+    source: str  # "json-ld" | "meta" | "feed" | "visible-text" | "htmldate" | "url" | "feed-updated" | "http-header"
     confidence: float  # 0..1, higher for more trusted sources
     raw: str  # the text it came from
+    # The publication's local calendar day (YYYY-MM-DD; period start for coarse precisions) and
+    # UTC offset ("+09:00") as written; None when the source states no offset. Not part of
+    # equality: two values of the same instant are the same date.
+    day: str | None = field(default=None, compare=False)
+    offset: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class ArticleDates:
     published: DateValue | None
     modified: DateValue | None
+    # every plausible publication candidate in trust order (provenance, debugging); not compared
+    candidates: tuple[DateValue, ...] = field(default=(), compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- text parsing
@@ -65,7 +85,7 @@ class ArticleDates:
 # Labels in front of a date make dateparser give up, so they are stripped first.  The kind tells
 # whether the labelled date is a modification ("Aktualisiert") or a publication date.
 _MODIFIED_LABEL = re.compile(
-    r"^\s*(?:zuletzt\s+)?(?:aktualisiert|geändert|bearbeitet|stand|last\s+updated|updated|"
+    r"^\s*(?:zuletzt\s+)?(?:aktualisiert|geändert|bearbeitet|stand|letzte\s+änderung|last\s+updated|updated|"
     r"last\s+modified|modified)(?:\s+(?:am|um|on|at))?\s*[:\-–]?\s*",
     re.IGNORECASE,
 )
@@ -148,16 +168,60 @@ def _zone_offset(token: str | None) -> str | None:
     return f"{digits[:3]}:{digits[3:]}"
 
 
+def _format_offset(delta: timedelta | None) -> str | None:
+    if delta is None:
+        return None
+    minutes = int(delta.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def _value(text: str, moment: datetime, precision: str, site_timezone: str) -> DateValue:
+    """The UTC instant plus the day and offset as written (a naive time is site time)."""
     if precision == "minute":
-        value = _utc_iso(_localize(moment, site_timezone))
+        local = _localize(moment, site_timezone)
+        value = _utc_iso(local)
+        day, offset = moment.date().isoformat(), _format_offset(local.utcoffset())
     elif precision == "day":
         value = _calendar_iso(moment.year, moment.month, moment.day)
+        day, offset = value[:10], None
     elif precision == "month":
         value = _calendar_iso(moment.year, moment.month)
+        day, offset = value[:10], None
     else:
         value = _calendar_iso(moment.year)
-    return DateValue(value=value, precision=precision, source="visible-text", confidence=CONFIDENCE["visible-text"], raw=text)
+        day, offset = value[:10], None
+    return DateValue(
+        value=value, precision=precision, source="visible-text", confidence=CONFIDENCE["visible-text"], raw=text,
+        day=day, offset=offset,
+    )
+
+
+# 01/10/2022 [10:00 [pm]]: day-first or month-first by the page's locale, unless a part > 12 says.
+_SLASH_NUMERIC = re.compile(
+    r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})"
+    r"(?:\s*[,T]?\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _parse_slash_numeric(text: str, site_timezone: str, date_order: str) -> DateValue | None:
+    match = _SLASH_NUMERIC.match(text)
+    if not match:
+        return None
+    a, b = int(match["a"]), int(match["b"])
+    month_first = b > 12 or (a <= 12 and date_order == "MDY")
+    month, day = (a, b) if month_first else (b, a)
+    try:
+        if match["H"] is None:
+            return _value(text, datetime(int(match["y"]), month, day), "day", site_timezone)
+        hour = int(match["H"])
+        if match["ampm"]:
+            hour = hour % 12 + (12 if match["ampm"].lower().startswith("p") else 0)
+        moment = datetime(int(match["y"]), month, day, hour, int(match["M"]), int(match["S"] or 0))
+    except ValueError:
+        return None
+    return _value(text, moment, "minute", site_timezone)
 
 
 def _parse_german_numeric(text: str, site_timezone: str) -> DateValue | None:
@@ -220,17 +284,20 @@ def _parse_relative(text: str, now: datetime | None, languages: tuple[str, ...],
     data = parser.get_date_data(text)
     if data.date_obj is None:
         return None
-    precision = "day" if _RELATIVE_DAYS.search(text) else "minute"
+    # "gestern, 18:40 Uhr" states its minute; a bare "gestern" only its day
+    precision = "day" if _RELATIVE_DAYS.search(text) and not _HAS_TIME.search(text) else "minute"
     return _value(text, data.date_obj, precision, site_timezone)
 
 
-def _parse_with_dateparser(text: str, languages: tuple[str, ...], site_timezone: str) -> DateValue | None:
+def _parse_with_dateparser(
+    text: str, languages: tuple[str, ...], site_timezone: str, date_order: str = "DMY"
+) -> DateValue | None:
     """Written-out dates ("7. Januar 2022, 14:32 Uhr"); a year must be present, never guessed."""
     if not _HAS_YEAR.search(text):
         return None
     parser = DateDataParser(
         languages=list(languages),
-        settings={"DATE_ORDER": "DMY", "REQUIRE_PARTS": ["year", "month"], "PREFER_DAY_OF_MONTH": "first"},
+        settings={"DATE_ORDER": date_order, "REQUIRE_PARTS": ["year", "month"], "PREFER_DAY_OF_MONTH": "first"},
     )
     cleaned = re.sub(r"\s*Uhr\b", "", _replace_zone_words(text), flags=re.IGNORECASE)
     try:
@@ -252,11 +319,14 @@ def parse_date_text(
     site_timezone: str = "Europe/Berlin",
     languages: tuple[str, ...] = ("de", "en"),
     now: datetime | None = None,
+    date_order: str = "DMY",
 ) -> DateValue | None:
     """Parse one date text (possibly labelled) into a UTC DateValue with honest precision.
 
     The returned source is "visible-text"; callers that know better re-label it.  Relative dates
-    are resolved against ``now`` or rejected; nothing is fuzzy-parsed out of longer prose.
+    are resolved against ``now`` (the fetch time) or rejected; nothing is fuzzy-parsed out of
+    longer prose.  ``date_order`` ("DMY" or "MDY", from the page's locale) decides numeric dates
+    like 01/10/2022 only when neither part is above 12.
     """
     if not text or not text.strip():
         return None
@@ -269,8 +339,76 @@ def parse_date_text(
         result = parse(body, site_timezone)
         if result is not None:
             return replace(result, raw=text)
-    result = _parse_with_dateparser(body, languages, site_timezone)
+    result = _parse_slash_numeric(body, site_timezone, date_order) or _parse_with_dateparser(
+        body, languages, site_timezone, date_order
+    )
     return replace(result, raw=text) if result else None
+
+
+# --------------------------------------------------------------------------- dates inside a line
+
+# A date line often carries more than the date: "Von Christian am 03.05.2013, 11:51 | 0 Meinungen",
+# "Hamburg, 2. November 2021", "Handball Schweiz • 02.02.2022".  These patterns find a full date
+# (day, month and year written out) inside such a line, cheaply and without guessing: no bare
+# years, no month-only dates, nothing relative.
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "januar jan january jänner jaenner", "februar feb february feber", "märz mär maerz march mar",
+        "april apr", "mai may", "juni jun june", "juli jul july", "august aug",
+        "september sep sept", "oktober okt october oct", "november nov", "dezember dez december dec",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        _MONTHS[_name] = _number
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_TIME_TAIL = (
+    r"(?:\s*(?:,|\||-|–|/|um|at|à)?\s*(?P<H>\d{1,2})[:.](?P<M>\d{2})(?::(?P<S>\d{2}))?"
+    r"\s*(?P<ampm>[ap]\.?m\.?)?(?:\s*(?:Uhr|h))?(?:\s*(?P<tz>MESZ|MEZ|CEST|CET|UTC|GMT))?(?![\d:]))?"
+)
+_EMBEDDED: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern + _TIME_TAIL, re.IGNORECASE)
+    for pattern in (
+        r"(?<![\d.])(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d])",
+        r"(?<![\d.])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>(?:19|20)\d{2})(?!\d)",
+        r"(?<![\d.])(?P<d>\d{2})\.(?P<m>\d{2})\.(?P<yy>\d{2})(?![\d.])",
+        rf"(?<![\d.])(?P<d>\d{{1,2}})\.?\s*(?P<mon>{_MONTH_NAMES})\.?,?\s+(?P<y>(?:19|20)\d{{2}})(?!\d)",
+        rf"\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d{{2}})(?!\d)",
+    )
+)
+_DATE_HINT = re.compile(r"\d{1,2}[./-]\s?\d{1,2}[./-]|\d{4}")
+
+
+def _embedded_date(text: str, site_timezone: str) -> tuple[DateValue, str] | None:
+    """The first full date written inside ``text`` and the text in front of it (for its label)."""
+    best: re.Match[str] | None = None
+    for pattern in _EMBEDDED:
+        match = pattern.search(text)
+        if match and (best is None or match.start() < best.start()):
+            best = match
+    if best is None:
+        return None
+    parts = best.groupdict()
+    year = int(parts["y"]) if parts.get("y") else 2000 + int(parts["yy"])
+    month = _MONTHS.get(parts["mon"].lower()) if parts.get("mon") else int(parts["m"])
+    if month is None:
+        return None
+    try:
+        if parts["H"] is None:
+            value = _value(best[0], datetime(year, month, int(parts["d"])), "day", site_timezone)
+        else:
+            hour = int(parts["H"])
+            if parts["ampm"]:
+                hour = hour % 12 + (12 if parts["ampm"].lower().startswith("p") else 0)
+            moment = datetime(year, month, int(parts["d"]), hour, int(parts["M"]), int(parts["S"] or 0))
+            offset = _zone_offset(parts["tz"])
+            if offset:
+                moment = datetime.fromisoformat(moment.isoformat() + offset)
+            value = _value(best[0], moment, "minute", site_timezone)
+    except ValueError:
+        return None
+    return value, text[: best.start()]
 
 
 # --------------------------------------------------------------------------- page scanning
@@ -289,11 +427,23 @@ _RELATED_HEADINGS = re.compile(
     r"lesen sie auch|related|more on this|read more)\b",
     re.IGNORECASE,
 )
-_AS_OF = re.compile(r"^\s*stand\b", re.IGNORECASE)
+_HEADING_TAGS = frozenset({"h2", "h3", "h4", "div", "p", "span"})
+_AS_OF = re.compile(r"^\s*stand\b|\bstand\s*[:\-–]", re.IGNORECASE)
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 _HEADER_TAGS = frozenset({"article", "header", "main"})
 _MAX_TEXT = 80
 _MAX_DISTANCE = 60  # elements between headline and a visible date, beyond which it is not "near"
+# Class/id words of an element that holds the article's date line: a year or month written there
+# is a date statement, not a number in a link or an accordion label.
+_DATE_TOKENS = frozenset(
+    {
+        "date", "datum", "time", "zeit", "published", "publish", "pubdate", "posted", "dateline",
+        "meta", "byline", "info", "timestamp", "datetime", "created", "erstellt", "veroeffentlicht",
+    }
+)
+# A short text under one of these is a control or a link, never the article's own date line.
+_NO_DATE_TAGS = frozenset({"a", "button", "summary", "label", "option", "select", "li"})
+_NO_DATE_TOKENS = frozenset({"accordion", "toggle", "tab", "tabs", "collapse", "dropdown", "pagination"})
 
 
 _TOKEN_ATTRIBUTES = ("class", "id", "aria-label", "role")
@@ -307,6 +457,19 @@ def _attribute_tokens(element: Any) -> set[str]:
     return {token.lower() for token in _TOKEN_SPLIT.split(raw) if token}
 
 
+def _leading_text(element: Any, limit: int = 60) -> str:
+    """The first ``limit`` characters of an element's text: a related-list heading is short, and
+    reading the whole text of a big container just to reject it cost 40% of the date stage."""
+    parts: list[str] = []
+    size = 0
+    for piece in element.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size > limit:
+            break
+    return "".join(parts)
+
+
 def _is_boilerplate(element: Any) -> bool:
     """Teasers, related lists, footers and navigation carry other articles' dates."""
     if not isinstance(element.tag, str):
@@ -315,13 +478,12 @@ def _is_boilerplate(element: Any) -> bool:
         return True
     if _attribute_tokens(element) & _BOILERPLATE_TOKENS:
         return True
-    return any(
-        isinstance(child.tag, str)
-        and child.tag in {"h2", "h3", "h4", "div", "p", "span"}
-        and _RELATED_HEADINGS.match(child.text_content() or "")
-        and len(child.text_content()) < 60
-        for child in element[:3]
-    )
+    for child in element[:3]:
+        if isinstance(child.tag, str) and child.tag in _HEADING_TAGS:
+            text = _leading_text(child)
+            if len(text) < 60 and _RELATED_HEADINGS.match(text):
+                return True
+    return False
 
 
 def _parse_html(html: str) -> Any | None:
@@ -337,23 +499,66 @@ def _drop_boilerplate(root: Any) -> None:
     """Remove chrome subtrees in place so no later step can see their dates.
 
     Document order, and the inside of a removed subtree is not visited (it is gone from the page;
-    a menu of 200 links costs one check, not 201)."""
+    a menu of 200 links costs one check, not 201).  The body and the containers of the headline
+    are never chrome, whatever their classes say: "has-sidebar", "comments-open" or
+    "promo-template" on a page's layout wrapper name its neighbours, not itself."""
+    headline = _headline(root)
+    keep = set(headline.iterancestors()) if headline is not None else set()
     stack = list(reversed(root))
     while stack:
         element = stack.pop()
-        if _is_boilerplate(element):
+        if element.tag != "body" and element not in keep and _is_boilerplate(element):
             element.drop_tree()
         else:
             stack.extend(reversed(element))
 
 
-def _jsonld_items(root: Any) -> Iterator[dict[str, Any]]:
+def _attached(element: Any, root: Any) -> bool:
+    """Is the element still in the page (not inside a subtree removed as chrome)?"""
+    node = element
+    while node is not None:
+        if node is root:
+            return True
+        node = node.getparent()
+    return False
+
+
+# ----- JSON-LD
+
+_JSON_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_JSON_COMMENTS = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|//\s*\]\]>\s*$|^\s*<!--|-->\s*$", re.MULTILINE)
+_JSON_DATE_KEY = re.compile(r'"(datePublished|dateModified|dateCreated)"\s*:\s*"([^"]{4,40})"')
+
+
+def _load_jsonld(text: str) -> Any:
+    """JSON-LD as publishers write it: CMS output with CDATA wrappers, trailing commas and raw
+    newlines inside strings is still read (json.loads with strict=False, then two repairs)."""
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        pass
+    repaired = _JSON_TRAILING_COMMA.sub(r"\1", _JSON_COMMENTS.sub("", text))
+    try:
+        return json.loads(repaired, strict=False)
+    except ValueError:
+        return None
+
+
+def _jsonld_items(root: Any) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Every JSON object of the page's JSON-LD, and for scripts that no repair could read the
+    (key, value) date pairs found in their text."""
+    items: list[dict[str, Any]] = []
+    broken: list[tuple[str, str]] = []
     for script in root.xpath('//script[@type="application/ld+json"]'):
-        try:
-            data = json.loads(script.text_content())
-        except (ValueError, TypeError):
+        text = script.text_content()
+        if not text or not text.strip():
             continue
-        yield from _flatten_jsonld(data)
+        data = _load_jsonld(text)
+        if data is None:
+            broken.extend((m[1], m[2]) for m in _JSON_DATE_KEY.finditer(text))
+            continue
+        items.extend(_flatten_jsonld(data))
+    return items, broken
 
 
 def _flatten_jsonld(data: Any) -> Iterator[dict[str, Any]]:
@@ -366,21 +571,54 @@ def _flatten_jsonld(data: Any) -> Iterator[dict[str, Any]]:
             yield from _flatten_jsonld(data["@graph"])
 
 
-def _is_article_type(item: dict[str, Any]) -> bool:
+def _type_names(item: dict[str, Any]) -> list[str]:
     types = item.get("@type", [])
-    names = [types] if isinstance(types, str) else list(types) if isinstance(types, list) else []
-    return any(str(name).endswith("Article") or name in {"BlogPosting", "Report", "LiveBlogPosting"} for name in names)
+    return [types] if isinstance(types, str) else [str(t) for t in types] if isinstance(types, list) else []
 
 
-def _jsonld_dates(root: Any, url: str) -> tuple[list[str], list[str]]:
-    """datePublished/dateModified of the article's own JSON-LD (the one for this URL if several)."""
-    articles = [item for item in _jsonld_items(root) if _is_article_type(item)]
-    own = [a for a in articles if url and (a.get("url") == url or url in json.dumps(a.get("mainEntityOfPage", "")))]
-    chosen = (own or articles)[:1]
-    published = [str(a["datePublished"]) for a in chosen if a.get("datePublished")]
-    modified = [str(a["dateModified"]) for a in chosen if a.get("dateModified")]
+def _is_article_type(item: dict[str, Any]) -> bool:
+    return any(
+        name.endswith("Article") or name in {"BlogPosting", "Report", "LiveBlogPosting", "SocialMediaPosting"}
+        for name in _type_names(item)
+    )
+
+
+def _is_page_type(item: dict[str, Any]) -> bool:
+    """The page node of Yoast's @graph and similar: its datePublished is the article's when no
+    Article node states one (listing and search pages are not articles)."""
+    return any(
+        name.endswith("WebPage") and name not in {"CollectionPage", "SearchResultsPage", "ProfilePage"}
+        or name == "ItemPage"
+        for name in _type_names(item)
+    )
+
+
+def _own_items(items: list[dict[str, Any]], url: str | None) -> list[dict[str, Any]]:
+    own = [a for a in items if url and (a.get("url") == url or url in json.dumps(a.get("mainEntityOfPage", "")))]
+    return (own or items)[:1]
+
+
+def _jsonld_dates(root: Any, url: str | None) -> tuple[list[str], list[str]]:
+    """datePublished/dateModified of the article's own JSON-LD (the one for this URL if several);
+    a WebPage node's when no Article node states a publication date."""
+    items, broken = _jsonld_items(root)
+    published: list[str] = []
+    modified: list[str] = []
+    for accept in (_is_article_type, _is_page_type):
+        chosen = _own_items([item for item in items if accept(item) and item.get("datePublished")], url)
+        published += [str(a["datePublished"]) for a in chosen]
+        modified += [str(a["dateModified"]) for a in chosen if a.get("dateModified")]
+        if published:
+            break
+    if not published:
+        modified += [str(a["dateModified"]) for a in _own_items([i for i in items if _is_article_type(i)], url)
+                     if a.get("dateModified")]
+        published += [value for key, value in broken if key == "datePublished"]
+        modified += [value for key, value in broken if key == "dateModified"]
     return published, modified
 
+
+# ----- meta tags, microdata, <time>, <abbr>
 
 _META_PUBLISHED = frozenset(
     {
@@ -397,25 +635,68 @@ _META_MODIFIED = frozenset(
 )
 
 
-def _meta_dates(root: Any) -> tuple[list[str], list[str]]:
-    """<meta> tags, itemprop values and <time datetime> inside the article/header."""
+@dataclass
+class _RawMarks:
+    """Date-bearing elements collected from the page before chrome is removed: chrome removal
+    must not delete the page's own microdata, only tell which marks sat in chrome."""
+
+    itemprops: list[Any]
+    times: list[Any]
+    abbrs: list[Any]
+
+
+def _collect_marks(root: Any) -> _RawMarks:
+    return _RawMarks(
+        itemprops=root.xpath(
+            "//*[@itemprop='datePublished' or @itemprop='dateModified' or @itemprop='dateCreated']"
+            "[not(self::meta and ancestor::head)]"
+        ),
+        times=root.xpath("//time[@datetime]"),
+        abbrs=root.xpath("//abbr[@title][contains(concat(' ', normalize-space(@class), ' '), ' published ')"
+                         " or contains(concat(' ', normalize-space(@class), ' '), ' updated ')]"),
+    )
+
+
+def _mark_value(element: Any) -> str:
+    return element.get("datetime") or element.get("content") or element.get("title") or element.text_content()
+
+
+def _meta_dates(root: Any, marks: _RawMarks) -> tuple[list[str], list[str], list[str]]:
+    """<meta> tags, microdata and <time datetime> inside the article/header, and Blogger's
+    ``abbr.published[title]``; microdata is read even where it sat inside chrome when nothing
+    outside does (a page's own ``itemprop=datePublished`` in a "related"-classed byline box), as
+    long as all of it states one date.  Returns (published, modified, page-wide <time> values)."""
     published: list[str] = []
     modified: list[str] = []
-    for meta in root.xpath("//meta[@content]"):
+    for meta in root.xpath("//head//meta[@content] | //meta[@content][not(@itemprop)]"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
         if key in _META_PUBLISHED:
             published.append(meta.get("content"))
         elif key in _META_MODIFIED:
             modified.append(meta.get("content"))
-    for element in root.xpath("//*[@itemprop='datePublished' or @itemprop='dateModified'][not(self::meta)]"):
-        value = element.get("datetime") or element.get("content") or element.text_content()
-        (published if element.get("itemprop") == "datePublished" else modified).append(value)
-    for time in root.xpath("//article//time[@datetime] | //header//time[@datetime]"):
-        if time.get("itemprop"):
+    kept = [e for e in marks.itemprops if _attached(e, root)]
+    chrome = [e for e in marks.itemprops if e not in kept and e.getparent() is not None]
+    for element in kept or (chrome if len({_mark_value(e).strip() for e in chrome
+                                           if e.get("itemprop") != "dateModified"}) <= 1 else []):
+        value = _mark_value(element)
+        (modified if element.get("itemprop") == "dateModified" else published).append(value)
+    for abbr in marks.abbrs:
+        if _attached(abbr, root):
+            tokens = set((abbr.get("class") or "").split())
+            (published if "published" in tokens else modified).append(abbr.get("title"))
+    page_times: list[str] = []
+    for time in marks.times:
+        if time.get("itemprop") or not _attached(time, root):
             continue
         kind, _ = strip_label(" ".join(time.xpath("string(..)").split()))
-        (modified if kind == "modified" else published).append(time.get("datetime"))
-    return published, modified
+        if time.xpath("ancestor::article | ancestor::header"):
+            (modified if kind == "modified" else published).append(time.get("datetime"))
+        elif kind != "modified" and not time.xpath("ancestor::a"):
+            page_times.append(time.get("datetime"))
+    return published, modified, page_times
+
+
+# ----- visible text
 
 
 def _headline(root: Any) -> Any | None:
@@ -452,62 +733,229 @@ def _short_texts(scope: Any) -> Iterator[tuple[int, Any, str]]:
         yield index, element, text
 
 
-def _visible_dates(
-    root: Any, site_timezone: str, languages: tuple[str, ...], now: datetime | None
-) -> tuple[list[DateValue], list[DateValue]]:
-    """Dates written near the headline, nearest first, split by their label."""
-    headline = _headline(root)
-    if headline is None:
-        return [], []
-    scope = _scope(headline)
-    order = {element: index for index, element in enumerate(scope.iter())}
-    anchor = order.get(headline, 0)
-    found: list[tuple[int, str | None, DateValue]] = []
-    for index, _element, text in _short_texts(scope):
-        distance = abs(index - anchor)
-        if distance > _MAX_DISTANCE:
+def _date_context(element: Any, text: str) -> bool:
+    """Is this short text written as a date line: labelled ("Veröffentlicht am", "Stand:") or in
+    an element (or its parent) named like one (class "date", "meta", "byline", a <time>)?"""
+    if strip_label(text)[0] is not None:
+        return True
+    for node in (element, element.getparent()):
+        if node is None:
             continue
-        parsed = parse_date_text(text, site_timezone=site_timezone, languages=languages, now=now)
-        if parsed is not None:
+        if node.tag == "time" or _attribute_tokens(node) & _DATE_TOKENS:
+            return True
+    return False
+
+
+def _in_control(element: Any) -> bool:
+    """Inside a link, a button, an accordion or tab label: a year there names a topic or an
+    archive, not the article's publication."""
+    node = element
+    for _ in range(4):
+        if node is None:
+            return False
+        if node.tag in _NO_DATE_TAGS or _attribute_tokens(node) & _NO_DATE_TOKENS or node.get("aria-expanded"):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _keep_visible(element: Any, text: str, parsed: DateValue) -> bool:
+    """A day or minute near the headline is a date line; a bare year or month needs a date-like
+    context and must not sit in a link or a control."""
+    if parsed.precision in ("day", "minute"):
+        return True
+    return _date_context(element, text) and not _in_control(element)
+
+
+_PREFIX_MODIFIED = re.compile(
+    r"(?:aktualisiert|geändert|bearbeitet|letzte\s+änderung|stand|updated|modified)\s*(?:am|um|on|at)?\s*[:\-–]?\s*$",
+    re.IGNORECASE,
+)
+_PREFIX_PUBLISHED = re.compile(
+    r"(?:veröffentlicht|erschienen|erstellt|publiziert|datum|published|posted|written|created|"
+    r"date|pressemitteilung|meldung|vom)\s*(?:am|um|on|at)?\s*[:\-–|]?\s*$",
+    re.IGNORECASE,
+)
+_LONG_LINE = 120  # a longer text is prose: only a date at its very start is a dateline
+
+
+def _line_kind(prefix: str) -> str | None:
+    tail = prefix[-40:]
+    if _PREFIX_MODIFIED.search(tail):
+        return "modified"
+    if _PREFIX_PUBLISHED.search(tail):
+        return "published"
+    return None
+
+
+def _text_nodes(scope: Any) -> Iterator[tuple[int, Any, str, Any | None]]:
+    """(position, element, text, labelling sibling) of every text and tail in document order
+    that could hold a date; a tail belongs to the parent, and the element before it may be its
+    label (``<h5>Datum:</h5>03.02.2022``)."""
+    for index, element in enumerate(scope.iter()):
+        if isinstance(element.tag, str) and element.tag not in _BOILERPLATE_TAGS:
+            text = element.text
+            if text and _DATE_HINT.search(text):
+                yield index, element, text, None
+        tail = element.tail
+        if tail and element is not scope and _DATE_HINT.search(tail):
+            parent = element.getparent()
+            if parent is not None:
+                yield index, parent, tail, element
+
+
+def _line_date(
+    text: str, element: Any, label: Any | None, site_timezone: str
+) -> tuple[str | None, DateValue] | None:
+    """A full date inside one text node, with its label kind (own prefix or labelling sibling)."""
+    line = " ".join(text.split())
+    if len(line) > _LONG_LINE:
+        line = line[:40]
+    found = _embedded_date(line, site_timezone)
+    if found is None:
+        return None
+    value, prefix = found
+    kind = _line_kind(prefix)
+    if kind is None and label is not None and isinstance(label.tag, str) and not prefix.strip():
+        kind = _line_kind(" ".join((label.text_content() or "").split()))
+    return kind, replace(value, raw=line)
+
+
+def _date_context_node(element: Any, kind: str | None) -> bool:
+    """Labelled, a <time>, or in an element (or its two parents) named like a date line."""
+    if kind is not None:
+        return True
+    node = element
+    for _ in range(3):
+        if node is None or not isinstance(node.tag, str):
+            return False
+        if node.tag == "time" or _attribute_tokens(node) & _DATE_TOKENS:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _visible_dates(
+    root: Any, site_timezone: str, languages: tuple[str, ...], now: datetime | None, date_order: str
+) -> tuple[list[DateValue], list[DateValue]]:
+    """Dates written near the headline, nearest first, split by their label; when there is no
+    headline or nothing near it, the first labelled or date-classed date line of the page."""
+    headline = _headline(root)
+    found: list[tuple[int, str | None, DateValue]] = []
+    body = root.find("body")
+    if headline is not None:
+        scope = _scope(headline)
+        order = {element: index for index, element in enumerate(scope.iter())}
+        anchor = order.get(headline, 0)
+        seen: set[str] = set()
+        for index, element, text in _short_texts(scope):
+            distance = abs(index - anchor)
+            if distance > _MAX_DISTANCE:
+                continue
+            parsed = parse_date_text(
+                text, site_timezone=site_timezone, languages=languages, now=now, date_order=date_order
+            )
+            if parsed is None or not _keep_visible(element, text, parsed):
+                continue
             kind, _ = strip_label(text)
             found.append((distance, kind, parsed))
+            seen.add(parsed.value)
+        for index, element, text, label in _text_nodes(scope):
+            distance = abs(index - anchor)
+            if distance > _MAX_DISTANCE:
+                continue
+            line = _line_date(text, element, label, site_timezone)
+            if line is not None and line[1].value not in seen:
+                found.append((distance, line[0], line[1]))
+    if not found and body is not None:
+        for index, element, text, label in _text_nodes(body):
+            line = _line_date(text, element, label, site_timezone)
+            if line is not None and _date_context_node(element, line[0]) and not _in_control(element):
+                found.append((index, line[0], line[1]))
+                if len(found) >= 3:
+                    break
     found.sort(key=lambda item: item[0])
     published = [value for _, kind, value in found if kind != "modified"]
     modified = [value for _, kind, value in found if kind == "modified"]
     # "Stand: ..." is the last update, but on sites that show nothing else it is also the only
     # statement of when the article went out: a last-resort publication candidate.
-    published += [value for value in modified if _AS_OF.match(value.raw)]
+    published += [value for value in modified if _AS_OF.search(value.raw)]
     return published, modified
 
+
+# ----- URL, locale, htmldate
 
 _URL_DAY = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|[-_]|$)")
 _URL_MONTH = re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/")
 
 
-def _url_date(url: str) -> DateValue | None:
+def _url_date(url: str | None) -> DateValue | None:
     """/2022/01/10/ (day) or /2022/01/ (month) in the path."""
     path = re.sub(r"^[a-z]+://[^/]+", "", url or "")
     try:
         if match := _URL_DAY.search(path):
             value = _calendar_iso(int(match[1]), int(match[2]), int(match[3]))
-            return DateValue(value, "day", "url", CONFIDENCE["url"], match[0])
+            return DateValue(value, "day", "url", CONFIDENCE["url"], match[0], day=value[:10])
         if match := _URL_MONTH.search(path):
             value = _calendar_iso(int(match[1]), int(match[2]))
-            return DateValue(value, "month", "url", CONFIDENCE["url"], match[0])
+            return DateValue(value, "month", "url", CONFIDENCE["url"], match[0], day=value[:10])
     except ValueError:
         return None
     return None
 
 
+def _canonical_url(root: Any) -> str | None:
+    found = root.xpath("//link[@rel='canonical']/@href")
+    return found[0].strip() if found else None
+
+
+_MONTH_FIRST_LOCALES = frozenset({"en", "en-us", "en_us"})
+
+
+def page_date_order(root: Any) -> str:
+    """"MDY" on pages that say they are US English (html lang en-US or bare en, og:locale en_US),
+    else "DMY": decides numeric dates like 01/10/2022 that no part above 12 disambiguates."""
+    lang = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip().lower()
+    if not lang:
+        locale = root.xpath("//meta[@property='og:locale']/@content")
+        lang = locale[0].strip().lower() if locale else ""
+    return "MDY" if lang.replace("_", "-") in {"en", "en-us"} else "DMY"
+
+
+def _htmldate_value(root: Any, now: datetime, allow_before: int) -> DateValue | None:
+    """htmldate's fast search (original date) on the chrome-free tree: one more source with its
+    own provenance.  It copies the tree before pruning, so ours is left as it is."""
+    try:
+        from htmldate import find_date
+
+        found = find_date(
+            root, original_date=True, extensive_search=False, max_date=now.strftime("%Y-%m-%d"),
+            min_date=f"{allow_before}-01-01",
+        )
+    except Exception as exc:  # noqa: BLE001 - a third-party heuristic must not fail the page
+        log.debug("htmldate failed: %s", exc)
+        return None
+    if not found:
+        return None
+    try:
+        day = date.fromisoformat(found)
+    except ValueError:
+        return None
+    value = _calendar_iso(day.year, day.month, day.day)
+    return DateValue(value, "day", "htmldate", CONFIDENCE["htmldate"], found, day=value[:10])
+
+
 # --------------------------------------------------------------------------- choosing
 
 
-def _as_source(texts: Iterable[str | None], source: str, site_timezone: str) -> list[DateValue]:
+def _as_source(
+    texts: Iterable[str | None], source: str, site_timezone: str, date_order: str = "DMY"
+) -> list[DateValue]:
     values = []
     for text in texts:
         if not text:
             continue
-        parsed = parse_date_text(text, site_timezone=site_timezone)
+        parsed = parse_date_text(text, site_timezone=site_timezone, date_order=date_order)
         if parsed is not None:
             values.append(replace(parsed, source=source, confidence=CONFIDENCE[source]))
     return values
@@ -537,7 +985,21 @@ def _agrees(coarse: DateValue, fine: DateValue, site_timezone: str) -> bool:
     depth = {"year": 1, "month": 2, "day": 3, "minute": 3}[coarse.precision]
     if coarse.precision == "minute":
         return coarse.value == fine.value
+    if coarse.day and fine.day and coarse.precision == "day":
+        return coarse.day == fine.day or _local_parts(coarse, site_timezone) == _local_parts(fine, site_timezone)
     return _local_parts(coarse, site_timezone)[:depth] == _local_parts(fine, site_timezone)[:depth]
+
+
+_COARSE = frozenset({"year", "month"})
+
+
+def _rank(candidates: list[DateValue]) -> list[DateValue]:
+    """Trust order, except that a year or month never beats a day-precision source (the URL or
+    better): "2020" in a label says less than any stated day."""
+    if not any(c.precision not in _COARSE and c.confidence >= CONFIDENCE["url"] for c in candidates):
+        return candidates
+    fine = [c for c in candidates if c.precision not in _COARSE or c.confidence < CONFIDENCE["url"]]
+    return fine + [c for c in candidates if c not in fine]
 
 
 def _choose(candidates: list[DateValue], site_timezone: str) -> DateValue | None:
@@ -545,8 +1007,9 @@ def _choose(candidates: list[DateValue], site_timezone: str) -> DateValue | None
     (JSON-LD "2022-01-08" + feed "2022-01-08T09:14+01:00" -> the feed's minute)."""
     if not candidates:
         return None
-    best = candidates[0]
-    for candidate in candidates[1:]:
+    ranked = _rank(candidates)
+    best = ranked[0]
+    for candidate in ranked[1:]:
         if PRECISIONS.index(candidate.precision) > PRECISIONS.index(best.precision) and _agrees(best, candidate, site_timezone):
             best = candidate
     same = [c for c in candidates if c.value == best.value and c.precision == best.precision]
@@ -555,68 +1018,118 @@ def _choose(candidates: list[DateValue], site_timezone: str) -> DateValue | None
     return replace(named, confidence=round(confidence, 3))
 
 
-def _normalise_now(now: datetime | None) -> datetime:
+_UTC_OFFSETS = frozenset({None, "+00:00"})
+
+
+def _local_day(chosen: DateValue, candidates: list[DateValue], site_timezone: str) -> DateValue:
+    """The day as written for an instant the page stated in UTC ("…T03:28Z" is a CMS's storage
+    form, not what the reader saw): the day another source of the page states, if one falls
+    within the hours the instant could be local time anywhere (UTC-12..+14), else the day in the
+    site's time zone."""
+    if chosen.precision != "minute" or chosen.offset not in _UTC_OFFSETS:
+        return chosen
+    instant = _start(chosen)
+    for other in candidates:
+        if other is chosen or not other.day or other.precision in _COARSE or other.source == "http-header":
+            continue
+        if other.precision == "minute" and other.offset in _UTC_OFFSETS:
+            continue
+        start = datetime.fromisoformat(other.day).replace(tzinfo=UTC)
+        if start - timedelta(hours=14) <= instant < start + timedelta(hours=36):
+            if other.day == chosen.day:
+                return chosen
+            return replace(chosen, day=other.day, offset=None)
+    local = instant.astimezone(ZoneInfo(site_timezone))
+    return replace(chosen, day=local.date().isoformat(), offset=_format_offset(local.utcoffset()))
+
+
+def _normalise_now(now: datetime | None) -> datetime | None:
     if now is None:
-        return datetime.now(UTC)
+        return None
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def find_dates(
     html: str | lxml.html.HtmlElement,
     *,
-    url: str,
+    url: str | None,
     feed_published: str | None = None,
     feed_updated: str | None = None,
     http_last_modified: str | None = None,
     site_timezone: str = "Europe/Berlin",
     now: datetime | None = None,
     allow_before: int = 1990,
+    use_htmldate: bool = True,
 ) -> ArticleDates:
     """Publication and modification date of one article page.
 
-    Trust order: JSON-LD, meta tags, feed entry, visible text near the headline, URL, HTTP
-    Last-Modified.  Teaser/related/footer chrome is removed before anything is read.  A
-    modification date is only kept if it is later than the publication date.
+    Trust order: JSON-LD, meta tags and microdata, feed entry, visible text near the headline,
+    htmldate, URL, the feed's ``updated``, HTTP Last-Modified; a year or month never beats a
+    stated day.  Teaser/related/footer chrome is removed before text is read (the page's own
+    microdata is read from the page as parsed).  A modification date is only kept if it is later
+    than the publication date.
+
+    ``now`` is when the page was fetched (a WARC record's date for archived pages): relative
+    dates ("vor 5 Stunden") are resolved against it, and rejected when it is not given; dates
+    after it are implausible (the wall clock when not given).
 
     ``html`` may be the page already parsed (``pipeline.extract.parse_page``): it is read as it is
     and its chrome removed in place, so pass a copy of a tree that is still needed.
     """
-    moment = _normalise_now(now)
+    fetched = _normalise_now(now)
+    moment = fetched or datetime.now(UTC)
     languages = ("de", "en")
     root = html if isinstance(html, lxml.html.HtmlElement) else _parse_html(html)
     ld_pub: list[str] = []
     ld_mod: list[str] = []
     meta_pub: list[str] = []
     meta_mod: list[str] = []
+    page_times: list[str] = []
     vis_pub: list[DateValue] = []
     vis_mod: list[DateValue] = []
+    date_order = "DMY"
+    urls = [url]
     if root is not None:
-        ld_pub, ld_mod = _jsonld_dates(root, url)
+        date_order = page_date_order(root)
+        urls.append(_canonical_url(root))
+        ld_pub, ld_mod = _jsonld_dates(root, url or urls[-1])
+        marks = _collect_marks(root)
         _drop_boilerplate(root)
-        meta_pub, meta_mod = _meta_dates(root)
-        vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, moment)
-    url_value = _url_date(url)
+        meta_pub, meta_mod, page_times = _meta_dates(root, marks)
+        vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, fetched, date_order)
+    url_value = next((v for v in map(_url_date, urls) if v is not None), None)
 
     def plausible(values: list[DateValue]) -> list[DateValue]:
         return [v for v in values if is_plausible(v, now=moment, allow_before=allow_before)]
 
-    published_candidates = plausible(
-        _as_source(ld_pub, "json-ld", site_timezone)
-        + _as_source(meta_pub, "meta", site_timezone)
+    own = plausible(
+        _as_source(ld_pub, "json-ld", site_timezone, date_order)
+        + _as_source(meta_pub, "meta", site_timezone, date_order)
         + _as_source([feed_published], "feed", site_timezone)
         + vis_pub[:1]
+        + _as_source(page_times[:1], "visible-text", site_timezone, date_order)
+    )
+    found_by_htmldate: list[DateValue] = []
+    if use_htmldate and root is not None:
+        value = _htmldate_value(root, moment, allow_before)
+        found_by_htmldate = [value] if value is not None else []
+    published_candidates = own + plausible(
+        found_by_htmldate
         + ([url_value] if url_value else [])
+        + _as_source([feed_updated], "feed-updated", site_timezone)
         + _as_source([http_last_modified], "http-header", site_timezone)
     )
     modified_candidates = plausible(
-        _as_source(ld_mod, "json-ld", site_timezone)
-        + _as_source(meta_mod, "meta", site_timezone)
+        _as_source(ld_mod, "json-ld", site_timezone, date_order)
+        + _as_source(meta_mod, "meta", site_timezone, date_order)
         + _as_source([feed_updated], "feed", site_timezone)
         + vis_mod[:1]
         + _as_source([http_last_modified], "http-header", site_timezone)
     )
     published = _choose(published_candidates, site_timezone)
+    if published is not None:
+        published = _local_day(published, published_candidates, site_timezone)
     modified = _choose(modified_candidates, site_timezone)
     if modified is not None and published is not None and _start(modified) <= _start(published):
         modified = None
-    return ArticleDates(published=published, modified=modified)
+    return ArticleDates(published=published, modified=modified, candidates=tuple(published_candidates))
