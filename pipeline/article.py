@@ -35,6 +35,10 @@ class Article:
     published_precision: str | None = None
     published_source: str | None = None
     published_confidence: float | None = None
+    # the publication's own calendar day and UTC offset as written ("2022-01-10", "+09:00"):
+    # published_at is the UTC instant, which moves a Tokyo morning to the day before
+    published_day: str | None = None
+    published_offset: str | None = None
     modified_at: str | None = None
     lang: str = "und"
     lang_prob: float | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -304,8 +304,8 @@ def _parse_with_dateparser(
         data = parser.get_date_data(cleaned)
     except (ValueError, OverflowError):
         return None
-    if data.date_obj is None:
-        return None
+    if data.date_obj is None or str(data.date_obj.year) not in text:
+        return None  # "2 min 04.04.2020" came back as today: a date must keep the year it states
     if _HAS_TIME.search(text):
         precision = "minute"
     else:
@@ -661,6 +661,16 @@ def _mark_value(element: Any) -> str:
     return element.get("datetime") or element.get("content") or element.get("title") or element.text_content()
 
 
+def _own_marks(elements: list[Any], root: Any, is_published: Callable[[Any], bool]) -> list[Any]:
+    """The marks outside chrome; when there are none, those inside it if their publication
+    dates all agree (one byline box that a class name made look like chrome, not a teaser list)."""
+    kept = [e for e in elements if _attached(e, root)]
+    if kept:
+        return kept
+    stated = {_mark_value(e).strip() for e in elements if is_published(e)}
+    return elements if len(stated) <= 1 else []
+
+
 def _meta_dates(root: Any, marks: _RawMarks) -> tuple[list[str], list[str], list[str]]:
     """<meta> tags, microdata and <time datetime> inside the article/header, and Blogger's
     ``abbr.published[title]``; microdata is read even where it sat inside chrome when nothing
@@ -674,16 +684,11 @@ def _meta_dates(root: Any, marks: _RawMarks) -> tuple[list[str], list[str], list
             published.append(meta.get("content"))
         elif key in _META_MODIFIED:
             modified.append(meta.get("content"))
-    kept = [e for e in marks.itemprops if _attached(e, root)]
-    chrome = [e for e in marks.itemprops if e not in kept and e.getparent() is not None]
-    for element in kept or (chrome if len({_mark_value(e).strip() for e in chrome
-                                           if e.get("itemprop") != "dateModified"}) <= 1 else []):
+    for element in _own_marks(marks.itemprops, root, lambda e: e.get("itemprop") != "dateModified"):
         value = _mark_value(element)
         (modified if element.get("itemprop") == "dateModified" else published).append(value)
-    for abbr in marks.abbrs:
-        if _attached(abbr, root):
-            tokens = set((abbr.get("class") or "").split())
-            (published if "published" in tokens else modified).append(abbr.get("title"))
+    for abbr in _own_marks(marks.abbrs, root, lambda e: "published" in (e.get("class") or "").split()):
+        (published if "published" in (abbr.get("class") or "").split() else modified).append(abbr.get("title"))
     page_times: list[str] = []
     for time in marks.times:
         if time.get("itemprop") or not _attached(time, root):

@@ -94,7 +94,9 @@ def parse_feed_document(
             FeedEntry(
                 link=link,
                 title=entry.get("title"),
-                published_at=_iso(entry.get("published_parsed") or entry.get("updated_parsed")),
+                # an Atom <updated> is the last edit, not the publication: kept apart as
+                # updated_at, a weak fallback that never outranks the page's own dateline
+                published_at=_iso(dict.get(entry, "published_parsed")),
                 summary=entry.get("summary"),
                 lang=feed_lang,
                 updated_at=_iso(dict.get(entry, "updated_parsed")),  # no fallback to published

@@ -146,11 +146,13 @@ def article_from_page(
     record, whose capture time is ``fetched_at``); ``headers`` are the HTTP response headers,
     looked up in lower case. None (with a failure recorded) when the page has no main text."""
     page = decode_page(content, headers.get("content-type"))
+    fetched_at = fetched_at or _now()
     try:
         cleaned, dates = clean_and_date(
             page, url, rules=load_rules(Path(settings.config_dir) / "sites"),
             learned=extras.learned_for(url) if extras else None, feed_published=entry.published_at,
-            http_last_modified=headers.get("last-modified"), site_timezone=feed.timezone,
+            feed_updated=entry.updated_at, http_last_modified=headers.get("last-modified"),
+            site_timezone=feed.timezone, fetched_at=fetched_at,
         )
     except NotAnArticle as exc:  # a section or tag page: reported, not retried, not indexed
         if extras is not None:
@@ -184,11 +186,13 @@ def article_from_page(
         published_precision=published.precision if published else None,
         published_source=published.source if published else None,
         published_confidence=published.confidence if published else None,
+        published_day=published.day if published else None,
+        published_offset=published.offset if published else None,
         modified_at=modified.value if modified else None,
         lang=guess.lang,
         lang_prob=guess.probability,
         lang_source=guess.source,
-        fetched_at=fetched_at or _now(),
+        fetched_at=fetched_at,
         run_id=run_id,
         pipeline_version=pipeline.__version__,
     )

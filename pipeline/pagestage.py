@@ -10,6 +10,7 @@ which the date search drops anyway.)
 from __future__ import annotations
 
 from copy import deepcopy
+from datetime import UTC, datetime
 
 from pipeline.clean import Cleaned, clean_article
 from pipeline.dates import ArticleDates, find_dates
@@ -25,16 +26,33 @@ def clean_and_date(
     rules: Rulebook | SiteRules | None = None,
     learned: LearnedRules | None = None,
     feed_published: str | None = None,
+    feed_updated: str | None = None,
     http_last_modified: str | None = None,
     site_timezone: str = "Europe/Berlin",
+    fetched_at: str | datetime | None = None,
 ) -> tuple[Cleaned, ArticleDates]:
     """``clean_article`` and ``find_dates`` of one page; raises what ``clean_article`` raises
-    (ExtractionError, NotAnArticle), in which case no date search is made."""
+    (ExtractionError, NotAnArticle), in which case no date search is made.
+
+    ``fetched_at`` is when the page was fetched (a WARC record's capture time for archived
+    pages): "vor 5 Stunden" on a page backfilled a year later is five hours before the capture."""
     tree = parse_page(page)
     pristine = deepcopy(tree)
     cleaned = clean_article(tree, url, rules=rules, learned=learned)
     dates = find_dates(
-        pristine, url=url, feed_published=feed_published, http_last_modified=http_last_modified,
-        site_timezone=site_timezone,
+        pristine, url=url, feed_published=feed_published, feed_updated=feed_updated,
+        http_last_modified=http_last_modified, site_timezone=site_timezone, now=_instant(fetched_at),
     )
     return cleaned, dates
+
+
+def _instant(value: str | datetime | None) -> datetime | None:
+    """An ISO-8601 fetch time as an aware datetime (UTC when it names no zone); None if absent
+    or unreadable (relative dates are then rejected rather than guessed)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

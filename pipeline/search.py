@@ -4,6 +4,7 @@ collapsed to one hit each."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -14,7 +15,10 @@ SEARCH_FIELDS = [
     "description_en",
 ]
 HIGHLIGHT_FIELDS = ("body_de", "body_en", "body_std")
-SOURCE_FIELDS = ["title", "url", "canonical_url", "site", "lang", "published_at", "published_precision", "story_id", "flags"]
+SOURCE_FIELDS = [
+    "title", "url", "canonical_url", "site", "lang", "published_at", "published_day", "published_offset",
+    "published_precision", "story_id", "flags",
+]
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,32 @@ def build_query(query: str, filters: SearchFilters) -> dict[str, Any]:
     if filters.entity:
         flt.append({"term": {"entities.name": filters.entity}})
     if filters.date_from or filters.date_to:
-        flt.append({"range": {"published_at": {k: v for k, v in (("gte", filters.date_from),
-                                                                   ("lte", filters.date_to)) if v}}})
+        flt.append(_day_range(filters.date_from, filters.date_to))
     return {"bool": {"must": must, "filter": flt}}
+
+
+def _day_range(date_from: str | None, date_to: str | None) -> dict[str, Any]:
+    """--from/--to are publication days as the outlet wrote them (``published_day``: a Tokyo
+    morning article is on its Tokyo day); documents indexed before that field existed fall back
+    to the UTC instant."""
+    bounds = {k: v for k, v in (("gte", date_from), ("lte", date_to)) if v}
+    return {"bool": {"should": [
+        {"range": {"published_day": bounds}},
+        {"bool": {"must_not": {"exists": {"field": "published_day"}}, "filter": {"range": {"published_at": bounds}}}},
+    ], "minimum_should_match": 1}}
+
+
+def _when(src: dict[str, Any]) -> str:
+    """The day as written, with the time and offset when the page stated them."""
+    day, instant, offset = src.get("published_day"), src.get("published_at"), src.get("published_offset")
+    if not day:
+        return instant or "undated"
+    if src.get("published_precision") == "minute" and instant and offset:
+        sign = -1 if offset.startswith("-") else 1
+        hours, minutes = (int(part) for part in offset[1:].split(":"))
+        zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        return datetime.fromisoformat(instant).astimezone(zone).strftime("%Y-%m-%d %H:%M") + f" {offset}"
+    return day
 
 
 def search_articles(
@@ -90,7 +117,7 @@ def format_hits(resp: dict[str, Any]) -> str:
         snippet = next(iter(hit.get("highlight", {}).values()), [""])[0]
         outlets = hit.get("inner_hits", {}).get("outlets", {}).get("hits", {}).get("total", {}).get("value")
         story = f"  [story of {outlets} article(s)]" if outlets and src.get("story_id") else ""
-        lines.append(f"- [{src.get('lang')}] {src.get('published_at') or 'undated'}  {src.get('title')}{story}")
+        lines.append(f"- [{src.get('lang')}] {_when(src)}  {src.get('title')}{story}")
         lines.append(f"  {src.get('canonical_url') or src.get('url')}")  # without tracking parameters
         if snippet:
             lines.append(f"  … {snippet.replace('<em>', '[').replace('</em>', ']')} …")

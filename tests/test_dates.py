@@ -322,3 +322,224 @@ def test_jsonld_of_this_url_wins_over_other_articles_jsonld() -> None:
     )
     published = find_dates(_page("", head=head), url="https://x.de/a", now=NOW).published
     assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "json-ld")
+
+
+# --------------------------------------------------------------------------- issue 15: coverage
+
+
+def test_own_microdata_inside_chrome_is_read_from_the_raw_page() -> None:
+    """A byline box classed like chrome ("related-info") holds the page's own datePublished."""
+    page = _page(
+        "",
+        extra='<div class="related-info"><time itemprop="datePublished" datetime="2022-01-10T10:00:00+01:00">'
+        "10. Januar</time></div>",
+    )
+    published = find_dates(page, url="https://x.de/a", now=NOW).published
+    assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "meta")
+    meta_in_chrome = _page("", extra='<div class="teaser"><meta itemprop="datePublished" content="2022-01-10"></div>')
+    published = find_dates(meta_in_chrome, url="https://x.de/a", now=NOW).published
+    assert published is not None and published.day == "2022-01-10"
+
+
+def test_chrome_microdata_of_several_teasers_is_not_the_article_date() -> None:
+    teasers = "".join(
+        f'<li><a href="/t{day}"><time itemprop="datePublished" datetime="2022-01-{day:02d}">x</time></a></li>'
+        for day in (11, 12, 13)
+    )
+    page = _page("", extra=f'<ul class="related">{teasers}</ul>')
+    assert find_dates(page, url="https://x.de/a", now=NOW, use_htmldate=False).published is None
+
+
+def test_page_without_h1_reads_a_labelled_date_line() -> None:
+    page = (
+        '<html><body><div class="post"><h2 class="title">Titel</h2>'
+        '<p class="meta">Veröffentlicht am 10.01.2022 um 10:00 Uhr</p>'
+        f"<p>{'Text ' * 40}</p></div></body></html>"
+    )
+    published = find_dates(page, url="https://x.de/a", now=NOW).published
+    assert published is not None
+    assert (published.value, published.precision, published.source) == (
+        "2022-01-10T09:00:00+00:00", "minute", "visible-text",
+    )
+
+
+def test_page_without_h1_ignores_an_unlabelled_number_in_prose() -> None:
+    page = f"<html><body><div><p>Am 10.01.2022 war {'Text ' * 40}</p></div></body></html>"
+    assert find_dates(page, url="https://x.de/a", now=NOW, use_htmldate=False).published is None
+
+
+def test_date_inside_a_byline_is_found() -> None:
+    page = _page('<p class="byline">Von Christian am 09.01.2022, 11:51 | 0 Kommentare</p>')
+    published = find_dates(page, url="https://x.de/a", now=NOW).published
+    assert published is not None and published.value == "2022-01-09T10:51:00+00:00"
+
+
+def test_yoast_graph_webpage_date_published() -> None:
+    graph = (
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": ['
+        '{"@type": "Organization", "name": "X"},'
+        '{"@type": "WebPage", "@id": "https://x.de/a#webpage", "datePublished": "2022-01-10T08:00:00+00:00",'
+        ' "dateModified": "2022-01-12T08:00:00+00:00"}]}</script>'
+    )
+    dates = find_dates(_page("", head=graph), url="https://x.de/a", now=NOW)
+    assert dates.published is not None
+    assert (dates.published.value, dates.published.source) == ("2022-01-10T08:00:00+00:00", "json-ld")
+    assert dates.modified is not None and dates.modified.value == "2022-01-12T08:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "jsonld",
+    [
+        '{"@type": "NewsArticle", "headline": "Zeile\neins", "datePublished": "2022-01-10T10:00:00+01:00",}',
+        '//<![CDATA[\n{"@type": "NewsArticle", "datePublished": "2022-01-10T10:00:00+01:00"}\n//]]>',
+        '{"@type": "NewsArticle", "headline": "broken "quote"", "datePublished": "2022-01-10T10:00:00+01:00"}',
+    ],
+    ids=["trailing-comma-raw-newline", "cdata", "unescaped-quote"],
+)
+def test_slightly_invalid_jsonld_is_still_read(jsonld: str) -> None:
+    head = f'<script type="application/ld+json">{jsonld}</script>'
+    published = find_dates(_page("", head=head), url="https://x.de/a", now=NOW).published
+    assert published is not None
+    assert (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "json-ld")
+
+
+def test_time_datetime_outside_article_and_header() -> None:
+    page = (
+        "<html><body><div class='content'><h1>Titel</h1><div class='info'><span>von A. Autor</span></div>"
+        f"<p>{'Text ' * 40}</p></div><div class='box'><time datetime='2022-01-10T10:00:00+01:00'>Montag</time>"
+        "</div></body></html>"
+    )
+    published = find_dates(page, url="https://x.de/a", now=NOW, use_htmldate=False).published
+    assert published is not None and published.value == "2022-01-10T09:00:00+00:00"
+
+
+def test_blogger_abbr_published() -> None:
+    page = _page(
+        '<div class="post-footer"><abbr class="published" title="2022-01-10T10:00:00+01:00">10:00</abbr></div>'
+    )
+    published = find_dates(page, url="https://x.blogspot.com/2022/01/a.html", now=NOW).published
+    assert published is not None and (published.value, published.source) == ("2022-01-10T09:00:00+00:00", "meta")
+
+
+def test_htmldate_is_one_more_source_with_its_own_provenance() -> None:
+    head = '<meta name="citation_publication_date" content="2022/01/10">'
+    published = find_dates(_page("", head=head), url="https://x.de/a", now=NOW).published
+    assert published is not None
+    assert (published.day, published.precision, published.source) == ("2022-01-10", "day", "htmldate")
+    assert find_dates(_page("", head=head), url="https://x.de/a", now=NOW, use_htmldate=False).published is None
+
+
+# --------------------------------------------------------------------------- issue 15: wrong values
+
+
+def test_relative_date_resolves_against_the_fetch_time_not_the_wall_clock() -> None:
+    fetched = datetime(2021, 3, 4, 12, 0, tzinfo=UTC)  # a page fetched last year, processed today
+    page = _page("<div>vor 5 Stunden</div>")
+    published = find_dates(page, url="https://x.de/a", now=fetched).published
+    assert published is not None
+    assert (published.value, published.day) == ("2021-03-04T07:00:00+00:00", "2021-03-04")
+    # without a fetch time the relative date means nothing: rejected, not resolved against today
+    assert find_dates(page, url="https://x.de/a", use_htmldate=False).published is None
+
+
+def test_relative_date_through_clean_and_date_uses_fetched_at() -> None:
+    from pipeline.pagestage import clean_and_date
+
+    page = (
+        "<html><head><title>Titel</title></head><body><article><h1>Ein langer Titel des Artikels</h1>"
+        "<div class='date'>vor 5 Stunden</div>"
+        + "".join(f"<p>Absatz {n}: {'Der Text des Artikels geht weiter. ' * 8}</p>" for n in range(6))
+        + "</article></body></html>"
+    )
+    _, dates = clean_and_date(page, "https://x.de/politik/artikel", fetched_at="2021-03-04T12:00:00+00:00")
+    assert dates.published is not None and dates.published.value == "2021-03-04T07:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        '<a href="/archiv/2020">2020</a>',
+        '<button class="accordion">im September 2020</button>',
+        '<div class="toggle"><span>im September 2020</span></div>',
+    ],
+)
+def test_bare_year_or_month_in_a_link_or_label_does_not_beat_a_day(noise: str) -> None:
+    page = _page(noise, extra="")
+    assert find_dates(page, url="https://x.de/a", now=NOW, use_htmldate=False).published is None
+    dated = find_dates(page, url="https://x.de/2022/01/10/a", now=NOW, use_htmldate=False).published
+    assert dated is not None and (dated.day, dated.precision, dated.source) == ("2022-01-10", "day", "url")
+
+
+def test_coarse_jsonld_year_never_beats_a_stated_day() -> None:
+    head = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2020"}</script>'
+    published = find_dates(_page("", head=head), url="https://x.de/2022/01/10/a", now=NOW).published
+    assert published is not None and (published.day, published.precision) == ("2022-01-10", "day")
+
+
+def test_atom_entry_with_only_updated_does_not_outrank_the_page_dateline() -> None:
+    from pipeline.feeds import parse_feed
+
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b'<entry><title>a</title><link href="https://x.de/a"/><id>1</id>'
+        b"<updated>2022-01-15T10:00:00Z</updated></entry></feed>"
+    )
+    [entry] = parse_feed(atom, "https://x.de/feed.atom")
+    assert entry.published_at is None and entry.updated_at == "2022-01-15T10:00:00+00:00"
+    page = _page("<div>10.01.2022 10:00</div>")
+    dates = find_dates(page, url="https://x.de/a", feed_published=entry.published_at,
+                       feed_updated=entry.updated_at, now=NOW)
+    assert dates.published is not None
+    assert (dates.published.value, dates.published.source) == ("2022-01-10T09:00:00+00:00", "visible-text")
+    assert dates.modified is not None and dates.modified.value == "2022-01-15T10:00:00+00:00"
+    # with nothing else on the page, updated is a weak fallback
+    bare = find_dates(_page(""), url="https://x.de/a", feed_updated=entry.updated_at, now=NOW).published
+    assert bare is not None and bare.source == "feed-updated" and bare.confidence < 0.5
+
+
+def test_us_month_first_date_on_an_en_us_page() -> None:
+    later = datetime(2022, 12, 1, tzinfo=UTC)
+    us = _page('<p class="date">01/10/2022</p>').replace("<html>", '<html lang="en-US">')
+    published = find_dates(us, url="https://x.com/a", now=later, use_htmldate=False).published
+    assert published is not None and published.day == "2022-01-10"
+    german = _page('<p class="date">01/10/2022</p>').replace("<html>", '<html lang="de-DE">')
+    published = find_dates(german, url="https://x.de/a", now=later, use_htmldate=False).published
+    assert published is not None and published.day == "2022-10-01"
+    # a part above 12 decides whatever the locale
+    published = find_dates(us.replace("01/10/2022", "13/01/2022"), url="https://x.com/a", now=later,
+                           use_htmldate=False).published
+    assert published is not None and published.day == "2022-01-13"
+
+
+def test_gestern_with_a_time_keeps_its_minute() -> None:
+    parsed = parse_date_text("gestern, 18:40 Uhr", now=NOW)
+    assert parsed is not None
+    assert (parsed.value, parsed.precision, parsed.day) == ("2022-01-19T17:40:00+00:00", "minute", "2022-01-19")
+
+
+def test_dateparser_never_invents_the_current_year() -> None:
+    parsed = parse_date_text("2 min 04.04.2020")
+    assert parsed is None or parsed.day == "2020-04-04"
+
+
+# --------------------------------------------------------------------------- issue 15: day as written
+
+
+def test_tokyo_morning_article_keeps_its_local_day_and_offset() -> None:
+    head = '<meta property="article:published_time" content="2022-01-10T08:00:00+09:00">'
+    published = find_dates(_page("", head=head), url="https://x.jp/a", site_timezone="Asia/Tokyo", now=NOW).published
+    assert published is not None
+    assert published.value == "2022-01-09T23:00:00+00:00"  # the UTC instant is the evening before
+    assert (published.day, published.offset) == ("2022-01-10", "+09:00")
+
+
+def test_utc_stamped_new_york_evening_takes_the_day_the_page_states() -> None:
+    """ "2022-01-11T01:30:00Z" is 20:30 in New York on the 10th: the URL says which day it was."""
+    head = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2022-01-11T01:30:00Z"}</script>'
+    published = find_dates(_page("", head=head), url="https://x.com/2022/01/10/a", now=NOW).published
+    assert published is not None
+    assert (published.value, published.day) == ("2022-01-11T01:30:00+00:00", "2022-01-10")
+    # without other evidence the day is the one in the site's zone
+    ny = find_dates(_page("", head=head), url="https://x.com/a", site_timezone="America/New_York", now=NOW,
+                    use_htmldate=False).published
+    assert ny is not None and (ny.day, ny.offset) == ("2022-01-10", "-05:00")

@@ -69,6 +69,8 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "published_precision": KEYWORD,
         "published_source": KEYWORD,
         "published_confidence": {"type": "float"},
+        "published_day": {"type": "date", "format": "strict_date"},
+        "published_offset": KEYWORD,
         "modified_at": DATE,
         "lang": KEYWORD,
         "lang_prob": {"type": "float"},

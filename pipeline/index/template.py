@@ -35,7 +35,7 @@ from pipeline.index.names import (
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_VERSION = 7  # 6: lsh_bands without doc values; 7: body not indexed, body_std
+TEMPLATE_VERSION = 8  # 6: lsh_bands without doc values; 7: body not indexed, body_std; 8: published_day/_offset
 
 
 def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> dict[str, Any]:
