@@ -23,6 +23,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -42,6 +43,7 @@ CONFIDENCE: dict[str, float] = {
     "meta": 0.9,
     "feed": 0.8,
     "visible-text": 0.7,
+    "generic-meta": 0.65,
     "htmldate": 0.6,
     "url": 0.5,
     "feed-updated": 0.3,
@@ -507,10 +509,20 @@ def _drop_boilerplate(root: Any) -> None:
     stack = list(reversed(root))
     while stack:
         element = stack.pop()
-        if element.tag != "body" and element not in keep and _is_boilerplate(element):
+        if element.tag != "body" and element not in keep and _is_boilerplate(element) and not _article_footer(element):
             element.drop_tree()
         else:
             stack.extend(reversed(element))
+
+
+def _article_footer(element: Any) -> bool:
+    """An article's own footer ("entry-footer", "rez_footer") holds its date line, not other
+    articles' teasers."""
+    if element.tag != "footer" and "footer" not in _attribute_tokens(element):
+        return False
+    if _attribute_tokens(element) & (_BOILERPLATE_TOKENS - {"footer"}):
+        return False
+    return any(ancestor.tag == "article" for ancestor in element.iterancestors())
 
 
 def _attached(element: Any, root: Any) -> bool:
@@ -635,6 +647,9 @@ _META_MODIFIED = frozenset(
 )
 
 
+_GENERIC_META = frozenset({"date", "dc.date"})
+
+
 @dataclass
 class _RawMarks:
     """Date-bearing elements collected from the page before chrome is removed: chrome removal
@@ -671,16 +686,21 @@ def _own_marks(elements: list[Any], root: Any, is_published: Callable[[Any], boo
     return elements if len(stated) <= 1 else []
 
 
-def _meta_dates(root: Any, marks: _RawMarks) -> tuple[list[str], list[str], list[str]]:
+def _meta_dates(root: Any, marks: _RawMarks) -> tuple[list[str], list[str], list[str], list[str]]:
     """<meta> tags, microdata and <time datetime> inside the article/header, and Blogger's
     ``abbr.published[title]``; microdata is read even where it sat inside chrome when nothing
     outside does (a page's own ``itemprop=datePublished`` in a "related"-classed byline box), as
-    long as all of it states one date.  Returns (published, modified, page-wide <time> values)."""
+    long as all of it states one date.  Returns (published, generic, modified, page-wide <time>
+    values); generic are the bare ``date``/``dc.date`` tags, which CMSs often fill with the day
+    of the last edit or of indexing, so a dateline on the page outranks them."""
     published: list[str] = []
+    generic: list[str] = []
     modified: list[str] = []
     for meta in root.xpath("//head//meta[@content] | //meta[@content][not(@itemprop)]"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
-        if key in _META_PUBLISHED:
+        if key in _GENERIC_META:
+            generic.append(meta.get("content"))
+        elif key in _META_PUBLISHED:
             published.append(meta.get("content"))
         elif key in _META_MODIFIED:
             modified.append(meta.get("content"))
@@ -698,16 +718,25 @@ def _meta_dates(root: Any, marks: _RawMarks) -> tuple[list[str], list[str], list
             (modified if kind == "modified" else published).append(time.get("datetime"))
         elif kind != "modified" and not time.xpath("ancestor::a"):
             page_times.append(time.get("datetime"))
-    return published, modified, page_times
+    return published, generic, modified, page_times
 
 
 # ----- visible text
 
 
 def _headline(root: Any) -> Any | None:
-    """The article's h1: the first one inside an <article>, else the first on the page."""
+    """The article's h1: the first one inside an <article>, else the first on the page; when a
+    page has several, the one the <title> (or og:title) repeats, not the logo's."""
     for path in ("//article//h1", "//main//h1", "//h1"):
         found = root.xpath(path)
+        if len(found) > 1:
+            title = " ".join(root.xpath("string(//title)").split()).lower() or " ".join(
+                " ".join(root.xpath("//meta[@property='og:title']/@content")).split()
+            ).lower()
+            for h1 in found:
+                text = " ".join(h1.text_content().split()).lower()
+                if title and len(text) > 10 and (text in title or title in text):
+                    return h1
         if found:
             return found[0]
     return None
@@ -927,14 +956,15 @@ def page_date_order(root: Any) -> str:
     return "MDY" if lang.replace("_", "-") in {"en", "en-us"} else "DMY"
 
 
-def _htmldate_value(root: Any, now: datetime, allow_before: int) -> DateValue | None:
+def _htmldate_value(root: Any, now: datetime, allow_before: int, *, extensive: bool = False) -> DateValue | None:
     """htmldate's fast search (original date) on the chrome-free tree: one more source with its
-    own provenance.  It copies the tree before pruning, so ours is left as it is."""
+    own provenance.  It copies the tree before pruning, so ours is left as it is.  The extensive
+    search (about ten times the cost) only for pages where nothing else stated a date."""
     try:
         from htmldate import find_date
 
         found = find_date(
-            root, original_date=True, extensive_search=False, max_date=now.strftime("%Y-%m-%d"),
+            root, original_date=True, extensive_search=extensive, max_date=now.strftime("%Y-%m-%d"),
             min_date=f"{allow_before}-01-01",
         )
     except Exception as exc:  # noqa: BLE001 - a third-party heuristic must not fail the page
@@ -1048,6 +1078,25 @@ def _local_day(chosen: DateValue, candidates: list[DateValue], site_timezone: st
     return replace(chosen, day=local.date().isoformat(), offset=_format_offset(local.utcoffset()))
 
 
+def _outvoted(chosen: DateValue, own: list[DateValue], found_by_htmldate: list[DateValue], site_timezone: str) -> DateValue:
+    """Two sources that agree beat one that stands alone: when htmldate's reading of the page
+    names another day than the chosen value, and one of the page's own other statements (a
+    dateline, another meta tag) names that day too while nothing but the chosen source backs the
+    chosen day, the agreeing statement wins (a JSON-LD datePublished left at a template's
+    creation date, a generic meta date of the last edit)."""
+    if not found_by_htmldate or chosen.day is None:
+        return chosen
+    other_day = found_by_htmldate[0].day
+    if other_day == chosen.day:
+        return chosen
+    backing = {c.source for c in own if c.day == chosen.day or c.value == chosen.value}
+    agreeing = [c for c in own if c.day == other_day and c.value != chosen.value and c.precision not in _COARSE]
+    if not agreeing or len(backing) > 1:
+        return chosen
+    winner = _local_day(agreeing[0], own, site_timezone)
+    return winner if winner.day == other_day else chosen
+
+
 def _normalise_now(now: datetime | None) -> datetime | None:
     if now is None:
         return None
@@ -1088,6 +1137,8 @@ def find_dates(
     ld_pub: list[str] = []
     ld_mod: list[str] = []
     meta_pub: list[str] = []
+    meta_generic: list[str] = []
+    whole_page: Any | None = None
     meta_mod: list[str] = []
     page_times: list[str] = []
     vis_pub: list[DateValue] = []
@@ -1099,8 +1150,11 @@ def find_dates(
         urls.append(_canonical_url(root))
         ld_pub, ld_mod = _jsonld_dates(root, url or urls[-1])
         marks = _collect_marks(root)
+        if use_htmldate and _headline(root) is None:
+            # no headline, no telling article from chrome: kept whole for htmldate's judgement
+            whole_page = deepcopy(root)
         _drop_boilerplate(root)
-        meta_pub, meta_mod, page_times = _meta_dates(root, marks)
+        meta_pub, meta_generic, meta_mod, page_times = _meta_dates(root, marks)
         vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, fetched, date_order)
     url_value = next((v for v in map(_url_date, urls) if v is not None), None)
 
@@ -1112,11 +1166,14 @@ def find_dates(
         + _as_source(meta_pub, "meta", site_timezone, date_order)
         + _as_source([feed_published], "feed", site_timezone)
         + vis_pub[:1]
+        + [replace(v, confidence=CONFIDENCE["generic-meta"]) for v in _as_source(meta_generic, "meta", site_timezone)]
         + _as_source(page_times[:1], "visible-text", site_timezone, date_order)
     )
     found_by_htmldate: list[DateValue] = []
     if use_htmldate and root is not None:
         value = _htmldate_value(root, moment, allow_before)
+        if value is None and whole_page is not None and not own:
+            value = _htmldate_value(whole_page, moment, allow_before, extensive=True)
         found_by_htmldate = [value] if value is not None else []
     published_candidates = own + plausible(
         found_by_htmldate
@@ -1134,6 +1191,7 @@ def find_dates(
     published = _choose(published_candidates, site_timezone)
     if published is not None:
         published = _local_day(published, published_candidates, site_timezone)
+        published = _outvoted(published, own, found_by_htmldate, site_timezone)
     modified = _choose(modified_candidates, site_timezone)
     if modified is not None and published is not None and _start(modified) <= _start(published):
         modified = None
