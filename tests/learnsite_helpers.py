@@ -33,3 +33,18 @@ def setup_config(tmp_path: Path, es_url: str, alias: str, feeds: list[dict[str, 
 
 def body_lines(body: str) -> set[str]:
     return {" ".join(line.split()) for line in body.split("\n") if line.strip()}
+
+
+def sites_with_learned(config_dir: Path, name: str, path_prefix: str, learned: str) -> Path:
+    """A copy of the repo's site rules in ``config_dir/sites`` plus a site file for 127.0.0.1 with
+    the given ``learned`` section (YAML lines, indented by two); call before ``setup_config``."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    sites = config_dir / "sites"
+    shutil.copytree(ROOT / "config" / "sites", sites)
+    (sites / f"{name}.yaml").write_text(
+        f"name: {name}\nmatch:\n  hosts: [127.0.0.1]\n  path_prefix: {path_prefix}\nlearned:\n{learned}",
+        encoding="utf-8")
+    return sites

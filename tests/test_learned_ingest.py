@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from pipeline.article import doc_id_for
 from pipeline.clean import clean_article
 from pipeline.cli import main as cli_main
 from pipeline.index.names import feedstate_index
@@ -172,3 +173,127 @@ def test_backfill_applies_and_feeds_the_learned_profile_and_skips_list_pages(
         assert not lines & set(article.boilerplate_lines(articles)), article.n
         assert promo_rule in {r["rule"] for r in doc["removals"]}
     assert load_profile(es, alias, SITE).articles == 30  # 20 from the feed, 10 from the backfill
+
+
+# --- issue 21: a developing story, a topic feed, the guard ---------------------------------------
+
+def _story_docs(es, alias: str, site, pages) -> dict[int, dict]:
+    docs = _docs(es, alias)
+    return {p.n: docs[canonicalize(site.base_url + p.path)] for p in pages}
+
+
+def _keeps_all(doc: dict, page) -> bool:
+    lines = body_lines(doc["body"])
+    return all(" ".join(p.split()) in lines for p in page.paragraphs)
+
+
+def test_developing_story_keeps_every_paragraph_and_reprocess_restores_cut_bodies(
+    es, es_url, alias, tmp_path
+) -> None:
+    """Issue 21: 60 versions of one story on one host (one paragraph of its own, six background
+    paragraphs, a short quote and a sub-heading shared), ingested newest first: every article keeps
+    all its paragraphs, the profile counts one story. Then the damage the old profile did (bodies
+    cut, a profile that learned every recurring key) is repaired by reprocess from the archive."""
+    from pipeline.extract import parse_page
+    from pipeline.index.names import profiles_index
+    from pipeline.profiles import HostProfile
+    from pipeline.profiles.blocks import scan_page
+    from pipeline.samplesite.storysite import BACKGROUND, StorySite, developing_story, render_story
+
+    pages = developing_story(60)
+    with StorySite(pages) as site:
+        settings, client = setup_config(
+            tmp_path, es_url, alias, [learn_feed("kasachstan", site.feed_url, "storyhost")],
+            archive={"enabled": True, "url": str(tmp_path / "raw")},
+        )
+        report = ingest_feed(settings.feeds[0], settings, es=client, run_id="story-1")
+        assert report.failures == [] and report.created == 60
+        docs = _story_docs(es, alias, site, pages)
+        assert [n for n, doc in docs.items() if not _keeps_all(doc, pages[n])] == []
+        assert all(not any(r["rule"].startswith("learned:") for r in doc["removals"]) for doc in docs.values())
+        profile = load_profile(es, alias, "storyhost")
+        assert (profile.articles, profile.stories) == (60, 1)
+        assert profile.learned(settings.profiles) == frozenset()
+
+        # what the old rules left in the index: 50 bodies without four background paragraphs, and a
+        # profile that counted the 60 versions as 60 articles (every recurring key learned)
+        cut = {" ".join(p.split()) for p in BACKGROUND[1:5]}
+        for n in range(10, 60):
+            body = "\n\n".join(line for line in docs[n]["body"].split("\n\n") if " ".join(line.split()) not in cut)
+            es.update(index=_index_of(es, alias, docs[n]), id=doc_id_for(docs[n]["canonical_url"]), doc={"body": body})
+        poisoned = HostProfile("storyhost", articles=60)
+        for block in scan_page(parse_page(render_story(pages[0], pages, site.base_url))).blocks:
+            for k in (block.line_key, block.block_key):
+                if k:
+                    poisoned.counts[k] = 60
+        legacy = poisoned.to_source(settings.profiles)
+        del legacy["stories"], legacy["story_signatures"]  # as the old code stored it
+        client.index(index=profiles_index(alias), id="storyhost", document=legacy, refresh=True)
+        es.indices.refresh(index=alias)
+        assert sum(not _keeps_all(doc, pages[n]) for n, doc in _story_docs(es, alias, site, pages).items()) == 50
+
+        result = reprocess(client, settings)
+        assert (result.documents, result.failed, result.held) == (60, 0, 0)
+        assert (result.changed, result.unchanged) == (50, 10)
+        docs = _story_docs(es, alias, site, pages)
+        assert [n for n, doc in docs.items() if not _keeps_all(doc, pages[n])] == []
+        assert not any(r["rule"].startswith("learned:") for doc in docs.values() for r in doc["removals"])
+        # the old profile's per-article counts were dropped: the profile starts afresh
+        assert load_profile(es, alias, "storyhost").counts == {}
+
+
+def _index_of(es, alias: str, doc: dict) -> str:
+    ids = {"ids": {"values": [doc_id_for(doc["canonical_url"])]}}
+    return es.search(index=alias, size=1, query=ids)["hits"]["hits"][0]["_index"]
+
+
+def test_topic_feed_keeps_the_stories_shared_background_paragraphs(es, es_url, alias, tmp_path) -> None:
+    """40 different stories of one topic ending with the same two stock paragraphs (no promo line:
+    they end the text): the profile learns the site's chrome (the archive block) and every article
+    keeps both stock paragraphs and all of its own."""
+    from pipeline.samplesite.storysite import StorySite, topic_feed
+
+    pages = topic_feed(40)
+    with StorySite(pages, promo=False) as site:
+        settings, client = setup_config(
+            tmp_path, es_url, alias, [learn_feed("kasachstan-thema", site.feed_url, "topichost")])
+        report = ingest_feed(settings.feeds[0], settings, es=client, run_id="topic-1")
+        assert report.failures == [] and report.created == 40 and report.quality_alerts == 0
+        docs = _story_docs(es, alias, site, pages)
+    assert [n for n, doc in docs.items() if not _keeps_all(doc, pages[n])] == []
+    profile = load_profile(es, alias, "topichost")
+    assert (profile.articles, profile.stories) == (40, 40)
+    cleaned = [doc for doc in docs.values() if any(r["rule"].startswith("learned:block:") for r in doc["removals"])]
+    assert len(cleaned) == 30  # every page after the 10th: the archive block learned and removed
+    assert all("Aus unserem Archiv" not in body_lines(doc["body"]) for doc in cleaned)
+
+
+def test_guard_keeps_the_text_and_alerts_when_learned_rules_would_take_it(es, es_url, alias, tmp_path) -> None:
+    """A site file pins the two stock paragraphs (a user's mistake, or a profile gone wrong): the
+    rules would take about a third of each article, so the guard holds them; every article is
+    indexed whole, flagged ``learned-held``, and one quality alert per rule names site and rule."""
+    from pipeline.index.names import runlog_index
+    from pipeline.samplesite.storysite import TOPIC_BACKGROUND, StorySite, topic_feed
+    from tests.learnsite_helpers import sites_with_learned
+
+    pages = topic_feed(12)
+    rules = sorted(f"learned:{key_of('line', normalize_line(p))}" for p in TOPIC_BACKGROUND)
+    sites_with_learned(tmp_path / "config", "topichost", "/nachrichten/", f"  pin: [{', '.join(rules)}]\n")
+    with StorySite(pages, promo=False) as site:
+        settings, client = setup_config(
+            tmp_path, es_url, alias, [learn_feed("kasachstan-thema", site.feed_url, "topichost")])
+        report = ingest_feed(settings.feeds[0], settings, es=client, run_id="guard-1")
+        assert report.failures == [] and report.created == 12
+        docs = _story_docs(es, alias, site, pages)
+    assert [n for n, doc in docs.items() if not _keeps_all(doc, pages[n])] == []
+    assert all("learned-held" in doc["flags"] for doc in docs.values())
+    alerts = es.search(index=runlog_index(alias), size=10, query={"bool": {"filter": [
+        {"term": {"kind": "quality-alert"}}, {"term": {"run_id": "guard-1"}}]}})["hits"]["hits"]
+    assert report.quality_alerts == len(alerts) >= 2
+    found = {a["_source"]["rule"]: (a["_source"]["site"], a["_source"]["articles"]) for a in alerts}
+    assert {rule: found.get(rule) for rule in rules} == {rule: ("topichost", 12) for rule in rules}
+    # once the profile has learned the site's chrome, a chrome line on the held pages is held with
+    # them (the page's learned removals are not trusted), with its own, small share
+    assert all(a["_source"]["new_value"] < 0.15 for a in alerts if a["_source"]["rule"] not in rules)
+    assert all("topichost" in a["_source"]["message"] and a["_source"]["rule"] in a["_source"]["message"]
+               for a in alerts)

@@ -175,3 +175,114 @@ def test_keys_ignore_numbers_and_teaser_lists_are_keyed_by_structure() -> None:
     assert more[0] in second_keys
     assert first.main is not None and first.main.get("class") == "text"
     assert all(b.block_key is None for b in first.blocks if b.element.tag == "p" and b.element.getparent() is first.main)
+
+
+# --- issue 21: stories, chrome-like keys, the guard ----------------------------------------------
+
+def _story_pages(pages, *, promo: bool = True) -> list[tuple[str, str]]:
+    from pipeline.samplesite.storysite import render_story
+
+    return [(render_story(p, pages, BASE, promo=promo), f"{BASE}{p.path}") for p in pages]
+
+
+def _observe_all(pages: list[tuple[str, str]], *, stories: bool = True) -> HostProfile:
+    """Pages through the profile as a run does: cleaned with what is learned so far, then counted."""
+    from pipeline.stories import minhash
+
+    settings = ProfileSettings()
+    profile = HostProfile("s")
+    for html, url in pages:
+        cleaned = clean_article(html, url, learned=LearnedRules(profile.learned(settings), settings))
+        profile.add_article(url, cleaned.observed or {}, settings, minhash(cleaned.body) if stories else None)
+    return profile
+
+
+def test_versions_of_one_story_count_once_and_teach_nothing() -> None:
+    from pipeline.samplesite.storysite import developing_story
+
+    pages = developing_story(60)
+    profile = _observe_all(_story_pages(pages))
+    assert (profile.articles, profile.stories) == (60, 1)
+    assert profile.learned(ProfileSettings()) == frozenset()
+    # counted per article, the shared short quote and sub-heading (chrome-like: short) would be learned
+    per_article = _observe_all(_story_pages(pages), stories=False)
+    from pipeline.samplesite.storysite import QUOTE, SUBHEADING
+
+    learned = per_article.learned(ProfileSettings())
+    assert {key_of("line", normalize_line(QUOTE)), key_of("line", normalize_line(SUBHEADING))} <= learned
+
+
+def test_distinct_stories_of_a_site_stay_distinct() -> None:
+    """Kreisbote's articles share chrome and vocabulary (Jaccard up to 0.47) but are 40 stories."""
+    articles = learn_articles()
+    profile = _observe_all([(render_article(a, articles, BASE), f"{BASE}{a.path}") for a in articles])
+    assert (profile.articles, profile.stories) == (40, 40)
+    assert PROMO in profile.learned(ProfileSettings())
+    stored = HostProfile.from_source("s", profile.to_source(ProfileSettings()))
+    assert (stored.stories, stored.story_signatures) == (40, profile.story_signatures)
+    # a profile stored before stories were counted (per article: issue 21) starts afresh
+    old = profile.to_source(ProfileSettings())
+    del old["stories"], old["story_signatures"]
+    legacy = HostProfile.from_source("s", old)
+    assert (legacy.articles, legacy.stories, legacy.counts, legacy.recent) == (0, 0, {}, [])
+
+
+def test_article_paragraphs_are_not_chrome_like_the_promo_line_is() -> None:
+    from pipeline.extract import parse_page
+    from pipeline.samplesite.storysite import QUOTE, TOPIC_BACKGROUND, developing_story, topic_feed
+
+    topic = topic_feed(12)
+    html, _url = _story_pages(topic, promo=False)[0]
+    page = scan_page(parse_page(html))
+    by_text = {b.text: b for b in page.blocks if b.leaf and b.text}
+    for paragraph in topic[0].paragraphs:  # the last stock paragraph ends the text: still not chrome
+        assert by_text[normalize_line(paragraph)].chrome is None, paragraph
+    observed = page.keys()  # what the profile counts
+    assert key_of("line", normalize_line(TOPIC_BACKGROUND[0])) not in observed
+
+    html, _url = _page(0)
+    blocks = {b.text: b for b in scan_page(parse_page(html)).blocks if b.leaf and b.text}
+    assert blocks[normalize_line(PROMO_LINE)].chrome == "edge"  # its own markup, at the end of the text
+    html, _url = _story_pages(developing_story(2))[0]
+    blocks = {b.text: b for b in scan_page(parse_page(html)).blocks if b.leaf and b.text}
+    assert blocks[normalize_line(QUOTE)].chrome == "short"
+
+
+def test_topic_feed_learns_its_chrome_and_keeps_the_shared_background() -> None:
+    from pipeline.samplesite.storysite import topic_feed
+
+    topic = topic_feed(40)
+    pages = _story_pages(topic, promo=False)
+    profile = _observe_all(pages)
+    assert profile.stories == 40
+    rules = LearnedRules(profile.learned(ProfileSettings()))
+    for story, (html, url) in zip(topic, pages, strict=True):
+        cleaned = clean_article(html, url, learned=rules)
+        lines = body_lines(cleaned.body)
+        assert all(" ".join(p.split()) in lines for p in story.paragraphs), story.n
+        assert "Aus unserem Archiv" not in lines
+        assert any(r.rule.startswith("learned:block:") for r in cleaned.removals)
+
+
+def test_guard_holds_rules_that_would_take_article_text() -> None:
+    """Pinned keys of the two stock paragraphs (a user's mistake) would take about a third of the
+    text: the guard holds both, the article keeps them, and the rules are named."""
+    from pipeline.profiles import held_rules
+    from pipeline.samplesite.storysite import TOPIC_BACKGROUND, topic_feed
+
+    html, url = _story_pages(topic_feed(3), promo=False)[0]
+    pins = frozenset(key_of("line", normalize_line(p)) for p in TOPIC_BACKGROUND)
+    cleaned = clean_article(html, url, learned=LearnedRules(pins, ProfileSettings(), pins))
+    lines = body_lines(cleaned.body)
+    assert all(" ".join(p.split()) in lines for p in TOPIC_BACKGROUND)
+    held = held_rules(cleaned.observed)
+    assert {rule for rule, _share in held} == {f"learned:{k}" for k in pins}
+    assert all(0.05 < share < 0.5 for _rule, share in held)
+    assert not any(r.rule.startswith("learned:line:") for r in cleaned.removals)
+    # one pinned paragraph alone stays under 15 % of a longer story: applied (a pin is the user's say)
+    one = frozenset([key_of("line", normalize_line(TOPIC_BACKGROUND[1]))])
+    long_story = max(topic_feed(12), key=lambda s: len(s.paragraphs))
+    html, url = _story_pages([long_story], promo=False)[0]
+    cleaned = clean_article(html, url, learned=LearnedRules(one, ProfileSettings(), one))
+    assert held_rules(cleaned.observed) == []
+    assert " ".join(TOPIC_BACKGROUND[1].split()) not in body_lines(cleaned.body)

@@ -27,6 +27,7 @@ Bounded by design, so the cost per article stays flat however many articles a ho
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import ProfileSettings
+
+log = logging.getLogger(__name__)
 
 MAX_SAMPLES = 500
 #: estimated Jaccard similarity of two bodies at which the second is a version of the first's story
@@ -67,7 +70,7 @@ class HostProfile:
 
     def __post_init__(self) -> None:
         self._recent_set = set(self.recent)
-        if self.stories is None:  # a profile written before stories were counted
+        if self.stories is None:  # built in code from articles alone: each one its own story
             self.stories = self.articles
 
     # -- counting ------------------------------------------------------------------------------
@@ -185,7 +188,13 @@ class HostProfile:
 
     @classmethod
     def from_source(cls, site: str, source: dict[str, Any] | None) -> HostProfile:
+        """The stored profile; one written before stories were counted (no ``stories`` field)
+        starts afresh: its counts are per article, the very thing that learned story text as
+        boilerplate (issue 21), and cannot be recounted per story."""
         if not source:
+            return cls(site)
+        if source.get("stories") is None:
+            log.warning("profile of %s: counted per article (before stories); starting afresh", site)
             return cls(site)
         return cls(
             site=site,
@@ -194,6 +203,6 @@ class HostProfile:
             recent=[str(r) for r in source.get("recent") or []],
             samples={str(k): str(v) for k, v in (source.get("samples") or {}).items()},
             halvings=int(source.get("halvings") or 0),
-            stories=int(source["stories"]) if source.get("stories") is not None else None,
+            stories=int(source["stories"]),
             story_signatures=[str(s) for s in source.get("story_signatures") or []],
         )

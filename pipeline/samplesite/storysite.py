@@ -133,7 +133,7 @@ def topic_feed(count: int = 40) -> list[StoryPage]:
     for n in range(count):
         topic = _TOPICS[n % len(_TOPICS)]
         own = tuple(_own_paragraph(rng, n * 10 + i) for i in range(rng.randint(3, 5)))
-        out.append(StoryPage(n, f"kasachstan-{topic.lower().replace(' ', '-')}-{n + 1}",
+        out.append(StoryPage(n, f"kasachstan-thema-{n + 1}",
                              f"Kasachstan: {topic} – was bisher bekannt ist ({n + 1})", (*own, *TOPIC_BACKGROUND),
                              start + timedelta(hours=5 * n)))
     return out
@@ -146,7 +146,8 @@ def render_story(page: StoryPage, pages: list[StoryPage], base: str, *, promo: b
     related = "".join(f'<p class="verweis"><a href="{p.path}">{escape(p.title)}</a>'
                       f' – vom {p.published.strftime("%d.%m.%Y")}</p>' for p in others)
     box = f'<div class="querverweis"><h4>{RELATED_HEADING}</h4>{related}</div>'
-    paras = [f"<h2>{escape(p)}</h2>" if p == SUBHEADING else f"<p>{escape(p)}</p>" for p in page.paragraphs]
+    paras = [f"<p><strong>{escape(p)}</strong></p>" if p == SUBHEADING else f"<p>{escape(p)}</p>"
+             for p in page.paragraphs]
     paras.insert(3, box)
     when = page.published.strftime("%d.%m.%Y %H:%M")
     return "".join([
