@@ -27,6 +27,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -451,12 +452,17 @@ _NO_DATE_TOKENS = frozenset({"accordion", "toggle", "tab", "tabs", "collapse", "
 _TOKEN_ATTRIBUTES = ("class", "id", "aria-label", "role")
 
 
-def _attribute_tokens(element: Any) -> set[str]:
+def _attribute_tokens(element: Any) -> frozenset[str]:
     attrib = element.attrib
     if not attrib:
-        return set()
-    raw = " ".join(attrib.get(name, "") for name in _TOKEN_ATTRIBUTES)
-    return {token.lower() for token in _TOKEN_SPLIT.split(raw) if token}
+        return frozenset()
+    return _tokens(" ".join(attrib.get(name, "") for name in _TOKEN_ATTRIBUTES))
+
+
+@lru_cache(maxsize=4096)
+def _tokens(raw: str) -> frozenset[str]:
+    """Class names repeat within a page and across a site: split each spelling once."""
+    return frozenset(token.lower() for token in _TOKEN_SPLIT.split(raw) if token)
 
 
 def _leading_text(element: Any, limit: int = 60) -> str:
@@ -482,9 +488,11 @@ def _is_boilerplate(element: Any) -> bool:
         return True
     for child in element[:3]:
         if isinstance(child.tag, str) and child.tag in _HEADING_TAGS:
-            text = _leading_text(child)
-            if len(text) < 60 and _RELATED_HEADINGS.match(text):
-                return True
+            first = next((piece for piece in child.itertext() if piece.strip()), "")
+            if _RELATED_HEADINGS.match(first):
+                text = _leading_text(child)
+                if len(text) < 60 and _RELATED_HEADINGS.match(text):
+                    return True
     return False
 
 
@@ -660,16 +668,24 @@ class _RawMarks:
     abbrs: list[Any]
 
 
+_DATE_ITEMPROPS = frozenset({"datePublished", "dateModified", "dateCreated"})
+
+
 def _collect_marks(root: Any) -> _RawMarks:
-    return _RawMarks(
-        itemprops=root.xpath(
-            "//*[@itemprop='datePublished' or @itemprop='dateModified' or @itemprop='dateCreated']"
-            "[not(self::meta and ancestor::head)]"
-        ),
-        times=root.xpath("//time[@datetime]"),
-        abbrs=root.xpath("//abbr[@title][contains(concat(' ', normalize-space(@class), ' '), ' published ')"
-                         " or contains(concat(' ', normalize-space(@class), ' '), ' updated ')]"),
-    )
+    """One pass over the page (an XPath per kind with predicates cost three times as much)."""
+    marks = _RawMarks([], [], [])
+    head = root.find("head")
+    for element in root.iter("time", "abbr", "meta", "span", "div", "p", "li", "a", "small", "em"):
+        if element.get("itemprop") in _DATE_ITEMPROPS:
+            if not (element.tag == "meta" and head is not None and element.getparent() is head):
+                marks.itemprops.append(element)
+        elif element.tag == "time" and element.get("datetime"):
+            marks.times.append(element)
+        elif element.tag == "abbr" and element.get("title") and {"published", "updated"} & set(
+            (element.get("class") or "").split()
+        ):
+            marks.abbrs.append(element)
+    return marks
 
 
 def _mark_value(element: Any) -> str:
@@ -807,7 +823,7 @@ _PREFIX_MODIFIED = re.compile(
 )
 _PREFIX_PUBLISHED = re.compile(
     r"(?:veröffentlicht|erschienen|erstellt|publiziert|datum|published|posted|written|created|"
-    r"date|pressemitteilung|meldung|vom)\s*(?:am|um|on|at)?\s*[:\-–|]?\s*$",
+    r"date|(?:pressemitteilung|meldung|beitrag|artikel|nachricht)(?:\s+vom)?)\s*(?:am|um|on|at)?\s*[:\-–|]?\s*$",
     re.IGNORECASE,
 )
 _LONG_LINE = 120  # a longer text is prose: only a date at its very start is a dateline
@@ -852,7 +868,21 @@ def _line_date(
     kind = _line_kind(prefix)
     if kind is None and label is not None and isinstance(label.tag, str) and not prefix.strip():
         kind = _line_kind(" ".join((label.text_content() or "").split()))
+    if kind is None and not _date_context_node(element, None) and not _dateline_shape(line, prefix, value):
+        return None  # a date inside a sentence ("Seit 4. August 2014 ist ...") is not a dateline
     return kind, replace(value, raw=line)
+
+
+_DATELINE_PREFIX = re.compile(r"^[\W\d]*$|^[A-ZÄÖÜ][\w.\- ]{0,30}[,•|·/–-]\s*$|^.{0,22}\b(?:am|on)\s*$")
+
+
+def _dateline_shape(line: str, prefix: str, value: DateValue) -> bool:
+    """A line that is mostly its date ("Handball Schweiz • 02.02.2022", "Hamburg, 2. November
+    2021", "Von A. Autor am 03.05.2013, 11:51")."""
+    if not _DATELINE_PREFIX.search(prefix.strip() + (" " if prefix.endswith(" ") else "")):
+        return False
+    rest = line[len(prefix) + len(value.raw.strip()):] if line.startswith(prefix) else ""
+    return len(rest) <= 40
 
 
 def _date_context_node(element: Any, kind: str | None) -> bool:
@@ -1064,6 +1094,9 @@ def _local_day(chosen: DateValue, candidates: list[DateValue], site_timezone: st
     if chosen.precision != "minute" or chosen.offset not in _UTC_OFFSETS:
         return chosen
     instant = _start(chosen)
+    for other in candidates:  # the same instant written in local time says it best
+        if other.precision == "minute" and other.value == chosen.value and other.offset not in _UTC_OFFSETS:
+            return replace(chosen, day=other.day, offset=other.offset)
     for other in candidates:
         if other is chosen or not other.day or other.precision in _COARSE or other.source == "http-header":
             continue
@@ -1078,6 +1111,18 @@ def _local_day(chosen: DateValue, candidates: list[DateValue], site_timezone: st
     return replace(chosen, day=local.date().isoformat(), offset=_format_offset(local.utcoffset()))
 
 
+def _worth_asking_htmldate(own: list[DateValue]) -> bool:
+    """htmldate can only change the outcome when the page's own sources state no day, disagree
+    about it, or state it as a UTC instant whose local day needs a second opinion; when they all
+    name one day in the page's own terms its answer is not needed (and its cost not paid)."""
+    fine = [c for c in own if c.precision not in _COARSE]
+    if not fine:
+        return True
+    if len({c.day for c in fine}) > 1:
+        return True
+    return fine[0].precision == "minute" and fine[0].offset in _UTC_OFFSETS
+
+
 def _outvoted(chosen: DateValue, own: list[DateValue], found_by_htmldate: list[DateValue], site_timezone: str) -> DateValue:
     """Two sources that agree beat one that stands alone: when htmldate's reading of the page
     names another day than the chosen value, and one of the page's own other statements (a
@@ -1090,7 +1135,11 @@ def _outvoted(chosen: DateValue, own: list[DateValue], found_by_htmldate: list[D
     if other_day == chosen.day:
         return chosen
     backing = {c.source for c in own if c.day == chosen.day or c.value == chosen.value}
-    agreeing = [c for c in own if c.day == other_day and c.value != chosen.value and c.precision not in _COARSE]
+    agreeing = [
+        c for c in own
+        if c.day == other_day and c.value != chosen.value and c.precision not in _COARSE
+        and c.confidence != CONFIDENCE["generic-meta"]  # htmldate reads that very tag: not a second voice
+    ]
     if not agreeing or len(backing) > 1:
         return chosen
     winner = _local_day(agreeing[0], own, site_timezone)
@@ -1150,7 +1199,7 @@ def find_dates(
         urls.append(_canonical_url(root))
         ld_pub, ld_mod = _jsonld_dates(root, url or urls[-1])
         marks = _collect_marks(root)
-        if use_htmldate and _headline(root) is None:
+        if use_htmldate and not ld_pub and not marks.itemprops and _headline(root) is None:
             # no headline, no telling article from chrome: kept whole for htmldate's judgement
             whole_page = deepcopy(root)
         _drop_boilerplate(root)
@@ -1170,7 +1219,7 @@ def find_dates(
         + _as_source(page_times[:1], "visible-text", site_timezone, date_order)
     )
     found_by_htmldate: list[DateValue] = []
-    if use_htmldate and root is not None:
+    if use_htmldate and root is not None and _worth_asking_htmldate(own):
         value = _htmldate_value(root, moment, allow_before)
         if value is None and whole_page is not None and not own:
             value = _htmldate_value(whole_page, moment, allow_before, extensive=True)
