@@ -478,13 +478,21 @@ def _leading_text(element: Any, limit: int = 60) -> str:
     return "".join(parts)
 
 
-def _is_boilerplate(element: Any) -> bool:
+# Lists of other articles, whose dates are never this article's: all that is removed before
+# htmldate's last-resort look at a page that stated no date of its own.
+_OTHER_ARTICLES_TOKENS = frozenset(
+    {"teaser", "teasers", "related", "more", "mehr", "recommended", "recommendations", "empfehlungen", "weitere",
+     "trending"}
+)
+
+
+def _is_boilerplate(element: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS) -> bool:
     """Teasers, related lists, footers and navigation carry other articles' dates."""
     if not isinstance(element.tag, str):
         return True
     if element.tag in _BOILERPLATE_TAGS:
         return True
-    if _attribute_tokens(element) & _BOILERPLATE_TOKENS:
+    if _attribute_tokens(element) & tokens:
         return True
     for child in element[:3]:
         if isinstance(child.tag, str) and child.tag in _HEADING_TAGS:
@@ -505,7 +513,7 @@ def _parse_html(html: str) -> Any | None:
         return None
 
 
-def _drop_boilerplate(root: Any) -> None:
+def _drop_boilerplate(root: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS) -> None:
     """Remove chrome subtrees in place so no later step can see their dates.
 
     Document order, and the inside of a removed subtree is not visited (it is gone from the page;
@@ -517,7 +525,10 @@ def _drop_boilerplate(root: Any) -> None:
     stack = list(reversed(root))
     while stack:
         element = stack.pop()
-        if element.tag != "body" and element not in keep and _is_boilerplate(element) and not _article_footer(element):
+        if (
+            element.tag != "body" and element not in keep and _is_boilerplate(element, tokens)
+            and not _article_footer(element)
+        ):
             element.drop_tree()
         else:
             stack.extend(reversed(element))
@@ -1188,6 +1199,7 @@ def find_dates(
     meta_pub: list[str] = []
     meta_generic: list[str] = []
     whole_page: Any | None = None
+    headline: Any | None = None
     meta_mod: list[str] = []
     page_times: list[str] = []
     vis_pub: list[DateValue] = []
@@ -1199,8 +1211,11 @@ def find_dates(
         urls.append(_canonical_url(root))
         ld_pub, ld_mod = _jsonld_dates(root, url or urls[-1])
         marks = _collect_marks(root)
-        if use_htmldate and not ld_pub and not marks.itemprops and _headline(root) is None:
-            # no headline, no telling article from chrome: kept whole for htmldate's judgement
+        headline = _headline(root)
+        if use_htmldate and not ld_pub and not marks.itemprops:
+            # a page with no structured date: kept for htmldate's last-resort judgement (whole
+            # when there is no headline to tell article from chrome, else without other
+            # articles' lists)
             whole_page = deepcopy(root)
         _drop_boilerplate(root)
         meta_pub, meta_generic, meta_mod, page_times = _meta_dates(root, marks)
@@ -1222,7 +1237,11 @@ def find_dates(
     if use_htmldate and root is not None and _worth_asking_htmldate(own):
         value = _htmldate_value(root, moment, allow_before)
         if value is None and whole_page is not None and not own:
-            value = _htmldate_value(whole_page, moment, allow_before, extensive=True)
+            if headline is not None:
+                _drop_boilerplate(whole_page, _OTHER_ARTICLES_TOKENS)
+            value = _htmldate_value(whole_page, moment, allow_before) or _htmldate_value(
+                whole_page, moment, allow_before, extensive=True
+            )
         found_by_htmldate = [value] if value is not None else []
     published_candidates = own + plausible(
         found_by_htmldate
