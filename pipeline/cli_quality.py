@@ -55,11 +55,12 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
         profile = load_profile(es, alias, site)
         learned = profile.learned(settings.profiles)
         threshold = profile.threshold(settings.profiles)
-        print(f"== {site}: {profile.articles} articles, {len(profile.counts)} keys, {len(learned)} learned rules"
-              + (f" (threshold {threshold:.1f} articles)" if threshold else
-                 f" (nothing learned before {settings.profiles.min_articles} articles)"))
+        print(f"== {site}: {profile.articles} articles in {profile.stories} stories, {len(profile.counts)} keys, "
+              f"{len(learned)} learned rules"
+              + (f" (threshold {threshold:.1f} stories)" if threshold else
+                 f" (nothing learned before {settings.profiles.min_articles} stories)"))
         for key in sorted(learned, key=lambda k: (-profile.counts[k], k)):
-            share = profile.counts[key] / profile.articles if profile.articles else 0.0
+            share = profile.counts[key] / profile.stories if profile.stories else 0.0
             print(f"  learned:{key}  {share:4.0%}  {profile.samples.get(key, '')[:100]}")
     return 0
 
