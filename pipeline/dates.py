@@ -1017,6 +1017,8 @@ def _htmldate_value(root: Any, now: datetime, allow_before: int, *, extensive: b
         day = date.fromisoformat(found)
     except ValueError:
         return None
+    if extensive and (day.month, day.day) == (1, 1):
+        return None  # the extensive search pads a bare year ("© 2022") to 1 January: not a day
     value = _calendar_iso(day.year, day.month, day.day)
     return DateValue(value, "day", "htmldate", CONFIDENCE["htmldate"], found, day=value[:10])
 
