@@ -286,3 +286,40 @@ def test_guard_holds_rules_that_would_take_article_text() -> None:
     cleaned = clean_article(html, url, learned=LearnedRules(one, ProfileSettings(), one))
     assert held_rules(cleaned.observed) == []
     assert " ".join(TOPIC_BACKGROUND[1].split()) not in body_lines(cleaned.body)
+
+
+def test_article_split_around_an_ad_keeps_its_second_part() -> None:
+    """The text in two wrappers of the same markup (split around an ad), the stock paragraphs in the
+    second one on every story: the second wrapper is not a container of chrome, its paragraphs are
+    not chrome-like, and after a whole topic feed every article still has all of its text."""
+    from html import escape
+
+    from pipeline.extract import parse_page
+    from pipeline.samplesite.storysite import TOPIC_BACKGROUND, topic_feed
+
+    stories = topic_feed(24)
+
+    def render(story) -> str:
+        own = story.paragraphs[: -len(TOPIC_BACKGROUND)]
+        first = "".join(f"<p>{escape(p)}</p>" for p in own)
+        second = "".join(f"<p>{escape(p)}</p>" for p in TOPIC_BACKGROUND)
+        return (f'<html><head><title>{escape(story.title)}</title></head><body>'
+                f'<nav class="menu"><a href="/a">Politik</a> <a href="/b">Sport</a> <a href="/c">Kultur</a></nav>'
+                f'<article><h1>{escape(story.title)}</h1><div class="text">{first}</div>'
+                f'<div class="ad">Anzeige</div><div class="text">{second}</div></article>'
+                f'<footer class="foot"><a href="/impressum">Impressum</a> <a href="/datenschutz">Datenschutz</a>'
+                f'</footer></body></html>')
+
+    pages = [(render(s), f"{BASE}{s.path}") for s in stories]
+    page = scan_page(parse_page(pages[0][0]))
+    twins = [b for b in page.blocks if b.twin]
+    assert {b.text for b in twins} == {normalize_line(p) for p in TOPIC_BACKGROUND}
+    assert all(b.chrome is None for b in twins)
+    second = [b for b in page.blocks if b.element.get("class") == "text" and b.element is not page.main]
+    assert second and second[0].block_key is None
+    profile = _observe_all(pages)
+    rules = LearnedRules(profile.learned(ProfileSettings()))
+    assert rules.keys  # the menu, the footer, the ad label
+    for story, (html, url) in zip(stories, pages, strict=True):
+        lines = body_lines(clean_article(html, url, learned=rules).body)
+        assert all(" ".join(p.split()) in lines for p in story.paragraphs), story.n

@@ -95,10 +95,10 @@ def apply_learned(tree: HtmlElement, rules: LearnedRules) -> PageScan:
     if not rules.keys or body is None:
         return scan
     matches = _matches(page, rules, body.long_text)
-    article_chars = sum(b.plain_len for b in page.blocks if b.leaf and b.in_main and not b.protected)
+    article_chars = sum(b.plain_len for b in page.blocks if b.leaf and (b.in_main or b.twin) and not b.protected)
     share: dict[str, int] = {}
     for key, block in matches:
-        if block.in_main and block.chrome != "link-dense":
+        if (block.in_main or block.twin) and block.chrome != "link-dense":
             share[key] = share.get(key, 0) + block.plain_len
     held: set[str] = set()
     if article_chars and sum(share.values()) > MAX_ARTICLE_SHARE * article_chars:

@@ -15,8 +15,9 @@ promo line): a container key (see above); a leaf outside the main container; a l
 short, label-like leaf (under ``LONG_TEXT`` non-link characters: "Lesezeit: 4 Minuten", "Aus
 unserem Archiv"); or long text at the start or the end of the main container's text in markup of
 its own (not the path most of the main container's long paragraphs have: a promo line in
-``<p class="hinweis">`` after ``<p>`` paragraphs). A long paragraph inside the main container in
-the article's own paragraph markup is never chrome-like, wherever it recurs. Only chrome-like keys
+``<p class="hinweis">`` after ``<p>`` paragraphs). A long paragraph in the article's own paragraph
+markup is never chrome-like, wherever it recurs: inside the main container, or outside it in a
+twin wrapper (the text split around an ad), whose container then gets no block key either. Only chrome-like keys
 are counted into a profile (``PageBlocks.keys``), and a learned line key only removes a leaf that
 is chrome-like on the page at hand. The criteria and the measurements behind them:
 docs/extraction-quality.md, "Learned boilerplate".
@@ -79,6 +80,7 @@ class Block:
     block_key: str | None = None
     chrome: str | None = None   # why the block is chrome-like on this page (None: it is not)
     in_main: bool = False       # inside the main container
+    twin: bool = False          # a paragraph of the article outside the main container (see _assign_keys)
 
     @property
     def link_dense(self) -> bool:
@@ -220,10 +222,24 @@ def _assign_keys(page: PageBlocks) -> None:
     prose = Counter(b.signature for b in main_leaves if b.plain_len >= LONG_TEXT).most_common(1)
     prose_signature = prose[0][0] if prose else None
     edges = {id(main_leaves[0]), id(main_leaves[-1])} if main_leaves else set()
+    # A long paragraph outside the main container in the main's own paragraph markup (same DOM path:
+    # an article split around an ad or a box into two wrappers) is the article continued: neither
+    # it nor the containers holding it are chrome-like.
+    ancestors: list[Block] = []
+    for block in page.blocks:
+        while ancestors and ancestors[-1].depth >= block.depth:
+            ancestors.pop()
+        if (prose_signature and not block.in_main and block.line_key and block.signature == prose_signature
+                and block.plain_len >= LONG_TEXT and not block.link_dense):
+            block.twin = True
+            for ancestor in ancestors:
+                if ancestor.chrome == "container":
+                    ancestor.block_key, ancestor.chrome = None, None
+        ancestors.append(block)
     for block in page.blocks:
         if block.line_key is None or block.chrome:
             continue
-        if not block.in_main:
+        if not block.in_main and not block.twin:
             block.chrome = "outside-main"
         elif block.link_dense:
             block.chrome = "link-dense"
