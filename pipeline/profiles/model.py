@@ -117,27 +117,27 @@ class HostProfile:
         if signature is None or len(signature) == 0:
             return False
         own = np.asarray(signature, dtype=np.uint64)
-        if self._matrix is None or self._matrix.shape[0] != len(self.story_signatures):
-            rows = [decode_story(s) for s in self.story_signatures]
-            rows = [r for r in rows if r.shape == own.shape]
-            self._matrix = np.vstack(rows) if rows else np.empty((0, own.size), dtype=np.uint64)
-            if self._matrix.shape[0] != len(self.story_signatures):
-                self.story_signatures, self._matrix = [], None  # stored with another signature size
-                return self._same_story(signature)
         matrix = self._matrix
+        if matrix is None or matrix.shape != (len(self.story_signatures), own.size):
+            rows = [r for r in (decode_story(s) for s in self.story_signatures) if r.shape == own.shape]
+            if len(rows) != len(self.story_signatures):  # stored with another signature size
+                self.story_signatures = [encode_story(r) for r in rows]
+            matrix = np.vstack(rows) if rows else np.empty((0, own.size), dtype=np.uint64)
         encoded = encode_story(own)
-        if matrix.shape[0] and matrix.shape[1] == own.size:
-            similar = (matrix == own).mean(axis=1)
+        if matrix.shape[0]:
+            similar = np.count_nonzero(matrix == own, axis=1)
             best = int(similar.argmax())
-            if similar[best] >= SAME_STORY:
+            if similar[best] >= SAME_STORY * own.size:
                 del self.story_signatures[best]
                 self.story_signatures.append(encoded)
                 self._matrix = np.vstack([np.delete(matrix, best, axis=0), own[None, :]])
                 return True
         self.story_signatures.append(encoded)
+        matrix = np.vstack([matrix, own[None, :]])
         if len(self.story_signatures) > RECENT_STORIES:
             del self.story_signatures[0]
-        self._matrix = None
+            matrix = matrix[1:]
+        self._matrix = matrix
         return False
 
     def _halve(self) -> None:
