@@ -211,6 +211,9 @@ def test_developing_story_keeps_every_paragraph_and_reprocess_restores_cut_bodie
         docs = _story_docs(es, alias, site, pages)
         assert [n for n, doc in docs.items() if not _keeps_all(doc, pages[n])] == []
         assert all(not any(r["rule"].startswith("learned:") for r in doc["removals"]) for doc in docs.values())
+        # search finds every version by the words of a shared paragraph (issue 21: it found 10)
+        phrase = {"match_phrase": {"body_de": "Verdopplung der Preise für Flüssiggas"}}
+        assert es.count(index=alias, query=phrase)["count"] == 60
         profile = load_profile(es, alias, "storyhost")
         assert (profile.articles, profile.stories) == (60, 1)
         assert profile.learned(settings.profiles) == frozenset()
@@ -220,7 +223,7 @@ def test_developing_story_keeps_every_paragraph_and_reprocess_restores_cut_bodie
         cut = {" ".join(p.split()) for p in BACKGROUND[1:5]}
         for n in range(10, 60):
             body = "\n\n".join(line for line in docs[n]["body"].split("\n\n") if " ".join(line.split()) not in cut)
-            es.update(index=_index_of(es, alias, docs[n]), id=doc_id_for(docs[n]["canonical_url"]), doc={"body": body})
+            es.update(index=_index_of(es, alias, docs[n]), id=doc_id_for(docs[n]["canonical_url"]), doc={"body": body, "body_de": body})
         poisoned = HostProfile("storyhost", articles=60)
         for block in scan_page(parse_page(render_story(pages[0], pages, site.base_url))).blocks:
             for k in (block.line_key, block.block_key):
@@ -231,10 +234,13 @@ def test_developing_story_keeps_every_paragraph_and_reprocess_restores_cut_bodie
         client.index(index=profiles_index(alias), id="storyhost", document=legacy, refresh=True)
         es.indices.refresh(index=alias)
         assert sum(not _keeps_all(doc, pages[n]) for n, doc in _story_docs(es, alias, site, pages).items()) == 50
+        lost = {"match_phrase": {"body_de": "Internet war tagelang gesperrt"}}
+        assert es.count(index=alias, query=lost)["count"] == 10
 
         result = reprocess(client, settings)
         assert (result.documents, result.failed, result.held) == (60, 0, 0)
         assert (result.changed, result.unchanged) == (50, 10)
+        assert es.count(index=alias, query=lost)["count"] == 60  # found by its words again
         docs = _story_docs(es, alias, site, pages)
         assert [n for n, doc in docs.items() if not _keeps_all(doc, pages[n])] == []
         assert not any(r["rule"].startswith("learned:") for doc in docs.values() for r in doc["removals"])
