@@ -14,8 +14,10 @@ Every removal is a ``Removal(rule, chars)`` so a wrong rule can be found from th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from pipeline.extract import (
@@ -27,7 +29,7 @@ from pipeline.extract import (
     parse_page,
 )
 from pipeline.profiles.apply import LearnedRules, NotAnArticle, apply_learned, not_article_reason
-from pipeline.siterules import Rulebook, SiteRules, load_rules
+from pipeline.siterules import Rulebook, SiteRules, class_parts, load_rules
 
 __all__ = ["Cleaned", "ExtractionError", "NotAnArticle", "Removal", "clean_article"]
 
@@ -86,7 +88,8 @@ def clean_article(
     hints = page_hints(tree)
     removals: list[Removal] = []
     signoffs = _cut_signoff_elements(tree, site, removals)
-    _drop_elements(tree, site, removals)
+    repairs: list[str] = []
+    _drop_elements(tree, site, removals, repairs)
     scan = apply_learned(tree, learned) if learned is not None else None
     if scan is not None:
         removals.extend(Removal(rule, chars) for rule, chars in scan.removed)
@@ -106,7 +109,6 @@ def clean_article(
     paras, signoff = _cut_signoff(paras, site, removals)
     if signoff:
         signoffs.append(signoff)
-    repairs: list[str] = []
     paras = _join_split(paras, repairs)
     paras = _drop_repeats(paras, extracted.title, removals)
 
@@ -167,14 +169,75 @@ def _cut_signoff_elements(tree: HtmlElement, site: SiteRules, removals: list[Rem
     return found
 
 
-def _drop_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal]) -> None:
+#: what no drop rule may remove: the page's frame, and any element holding this share of its text
+_FRAME_TAGS = frozenset({"html", "body", "main"})
+_PROTECTED_SHARE = 0.5
+#: an <article> holding this share of the page's text is the article itself, not a teaser card
+_ARTICLE_SHARE = 0.2
+#: an element with this much text outside links, and this share of the page's, is prose: chrome
+#: (captions, teaser lists, newsletter boxes) is short or made of links
+_PROSE_MIN_CHARS = 400
+_PROSE_SHARE = 0.25
+
+
+_ALL_TEXT = etree.XPath(".//text()")
+_HIDDEN_TEXT = etree.XPath(".//script//text() | .//style//text() | .//noscript//text()")
+_LINK_TEXT = etree.XPath(".//a//text()")
+
+
+def _chars_of(texts: list) -> int:
+    return sum(len(t.strip()) for t in texts)
+
+
+def _prose_len(element: HtmlElement) -> tuple[int, int]:
+    """(visible characters, visible characters outside links), surrounding whitespace not counted."""
+    visible = _chars_of(_ALL_TEXT(element)) - _chars_of(_HIDDEN_TEXT(element))
+    return visible, max(0, visible - _chars_of(_LINK_TEXT(element)))
+
+
+def _drop_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal], repairs: list[str]) -> None:
+    """Site and generic drop rules (selectors, class words), each removal audited. An element
+    that frames the page or holds most of its text is kept whatever matched it (recorded in
+    ``repairs`` as ``kept:<rule>``): real pages put ``captions`` on <body> and ``promoted`` on
+    <article>, and one rule must never empty a page."""
     root = tree.getroottree().getroot()
+    page: tuple[int, int] | None = None
+    for rule, element in _drop_candidates(tree, site):
+        if element.getroottree().getroot() is not root:
+            continue  # inside an element an earlier rule already removed
+        chars = _text_len(element)
+        if page is None:
+            page = _prose_len(root)
+        tag = element.tag if isinstance(element.tag, str) else ""
+        # ``chars`` (script text included) bounds the visible text: most matches are short chrome
+        short = chars < _PROSE_MIN_CHARS and chars < _ARTICLE_SHARE * page[0]
+        visible, prose = (chars, 0) if short else _prose_len(element)
+        if (
+            tag in _FRAME_TAGS or visible >= _PROTECTED_SHARE * page[0]
+            or (tag == "article" and visible >= _ARTICLE_SHARE * page[0])
+            or (prose >= _PROSE_MIN_CHARS and prose >= _PROSE_SHARE * page[1])
+        ):
+            repairs.append(f"kept:{rule}")
+            continue
+        removals.append(Removal(rule, chars))
+        _remove(element)
+
+
+def _drop_candidates(tree: HtmlElement, site: SiteRules) -> Iterator[tuple[str, HtmlElement]]:
     for rule in site.drop_selectors:
         for element in rule.compiled(tree):
-            if element.getroottree().getroot() is not root:
-                continue  # inside an element an earlier rule already removed
-            removals.append(Removal(rule.name, _text_len(element)))
-            _remove(element)
+            yield rule.name, element
+    if site.drop_class_words:
+        words = [(rule.name, f"-{rule.word}-") for rule in site.drop_class_words]
+        for element in _WITH_CLASS(tree):
+            parts = class_parts(element.get("class") or "")
+            for name, needle in words:
+                if needle in parts:
+                    yield name, element
+                    break
+
+
+_WITH_CLASS = etree.XPath("//*[@class]")
 
 
 # --- paragraph stage ----------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,47 +168,115 @@ def _metadata(tree: HtmlElement) -> tuple[str | None, str | None, list[str], str
 
 def _paragraphs(body: Any, text: str) -> list[Paragraph]:
     """Blocks of trafilatura's XML body; line breaks inside a block split it (captions often
-    hang off a <br>), the repair step in clean.py joins mid-sentence splits again."""
+    hang off a <br>), the repair step in clean.py joins mid-sentence splits again. Text that
+    trafilatura placed in a block's tail (after a heading, a list, a table) is a paragraph of its
+    own; a table is one line a row, its cells joined by " | "."""
     if body is None:
         return [Paragraph(normalize_space(line)) for line in text.splitlines() if line.strip()]
     out: list[Paragraph] = []
     for block in body:
         if block.tag == "list":
-            items = [i for i in block.iter("item")]
-            for item in items:
-                line = normalize_space("".join(item.itertext()))
-                if line:
-                    out.append(Paragraph(line))
-            continue
-        chunks: list[str] = []
-        _walk(block, chunks)
-        heading = block.tag == "head"
-        for line in "".join(chunks).split("\n"):
-            line = normalize_space(line)
-            if line:
-                out.append(Paragraph(line, heading))
+            for item in block.iter("item"):
+                chunks: list[str] = []
+                _walk(item, chunks, skip_lists=True)
+                _add_lines(out, "".join(chunks), heading=False)
+        elif block.tag == "table":
+            for row in block.iter("row"):
+                cells = [normalize_space("".join(cell.itertext())) for cell in row]
+                _add_lines(out, " | ".join(c for c in cells if c), heading=False)
+        else:
+            chunks = []
+            _walk(block, chunks)
+            _add_lines(out, "".join(chunks), heading=block.tag == "head")
+        _add_lines(out, block.tail or "", heading=False)
     return out
 
 
-def _walk(element: Any, chunks: list[str]) -> None:
-    """Text in document order, with <lb/> as a line break."""
+def _alnum(texts: Iterable[str]) -> int:
+    return sum(sum(map(str.isalnum, t)) for t in texts)
+
+
+def _add_lines(out: list[Paragraph], text: str, *, heading: bool) -> None:
+    for line in text.split("\n"):
+        line = normalize_space(line)
+        if line:
+            out.append(Paragraph(line, heading))
+
+
+def _walk(element: Any, chunks: list[str], *, skip_lists: bool = False) -> None:
+    """Text in document order, with <lb/> as a line break; a nested list's items (reached from
+    their own <item>) are left to the caller when ``skip_lists``."""
     chunks.append("\n" if element.tag == "lb" else element.text or "")
     for child in element:
-        _walk(child, chunks)
+        if skip_lists and child.tag == "list":
+            chunks.append("\n")
+        else:
+            _walk(child, chunks, skip_lists=skip_lists)
         chunks.append(child.tail or "")
+        if child.tag == "item":
+            chunks.append("\n")
+
+
+#: The call, chosen on trafilatura's public evaluation set (docs/extraction-quality.md): tables
+#: are article text (results, recipes, standings); ``fast`` skips trafilatura's second opinion
+#: (its baseline and jusText comparison), which only pays on pages where the first pass finds
+#: little; ``favor_precision`` lost whole articles and is kept for short texts (below).
+EXTRACT_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": True, "fast": True}
+#: trafilatura's full call, for pages where the fast one finds nothing or too little
+FALLBACK_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": True}
+#: "too little": less than this share of the text in the page's <p> elements
+FALLBACK_SHARE = 0.2
+#: Below trafilatura's ``min_extracted_size`` its recall settings pad a short text with whatever
+#: its baseline finds (a menu's "Start"); there the precise call decides, and may find nothing.
+SHORT_TEXT_CHARS = 250
+SHORT_OPTIONS: dict[str, Any] = {**EXTRACT_OPTIONS, "favor_precision": True}
+#: when the precise call finds nothing, a short text of at least this size is still the body
+#: (flagged too-short downstream); less is a menu or a button, and the page has no main text
+MIN_TEXT_CHARS = 100
+
+
+def _paragraph_chars(tree: HtmlElement) -> int:
+    return sum(len(normalize_space(t)) for t in _P_TEXT(tree))
+
+
+_P_TEXT = etree.XPath("//p//text()")
+
+
+def _text_chars(doc: Any) -> int:
+    return len((doc.text or "").strip()) if doc is not None else 0
+
+
+def main_text(tree: HtmlElement, url: str) -> Any:
+    """trafilatura's document for the page (None: no main text): the fast call; the full call
+    when that finds nothing or under ``FALLBACK_SHARE`` of the page's paragraph text; the
+    precise call when the text is short. Prunes ``tree``."""
+    spare = deepcopy(tree)  # 0.3 ms: another call needs the page as trafilatura got it
+    expected = _paragraph_chars(tree)
+    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, **EXTRACT_OPTIONS)
+    found = _text_chars(doc)
+    if found < FALLBACK_SHARE * expected or not found:
+        second = trafilatura.bare_extraction(deepcopy(spare), url=url, with_metadata=False, **FALLBACK_OPTIONS)
+        if _text_chars(second) > found:
+            doc, found = second, _text_chars(second)
+    if found < SHORT_TEXT_CHARS:
+        precise = trafilatura.bare_extraction(spare, url=url, with_metadata=False, **SHORT_OPTIONS)
+        if _text_chars(precise) or found < MIN_TEXT_CHARS:
+            doc = precise
+    return doc
 
 
 def extract_tree(tree: HtmlElement, url: str, hints: PageHints | None = None) -> Extracted:
     """Extract from a parsed page. Note: trafilatura prunes the tree it is given."""
     hints = hints or page_hints(tree)
     title, description, categories, sitename, authors = _metadata(tree)
-    doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, include_tables=False,
-        favor_precision=True, fast=True,
-    )
+    doc = main_text(tree, url)
     if doc is None or not (doc.text or "").strip():
         raise ExtractionError("no main text found in page")
     paragraphs = _paragraphs(doc.body, doc.text)
+    if _alnum(p.text for p in paragraphs) < _alnum([doc.text]):
+        # a shape of trafilatura's XML this conversion does not know: its own text loses nothing
+        log.warning("%s: paragraph conversion lost text; using trafilatura's text lines", url)
+        paragraphs = _paragraphs(None, doc.text)
     return Extracted(
         title=title,
         body="\n\n".join(p.text for p in paragraphs),

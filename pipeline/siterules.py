@@ -11,6 +11,7 @@ File format (all keys optional; ``_generic.yaml`` has no ``match`` and applies t
       hosts: [127.0.0.1, localhost]  # host without port, case-insensitive; "www." is ignored
       path_prefix: /dwn/             # optional; longest matching prefix wins
     drop_selectors: [".teaser", "figure"]        # CSS (simple subset) or "xpath://..."
+    drop_class_words: [caption, related]         # a class token part: "image-caption", not "captions"
     signoff_selectors: [".article-source"]       # text kept as signoff, element removed
     drop_lines:                                  # regex, must match a whole paragraph
       - '^Lesezeit: \\d+ min$'                     # rule name = the pattern
@@ -39,7 +40,7 @@ GENERIC_FILE = "_generic.yaml"
 DEFAULT_MIN_CHARS = 300
 
 _KNOWN_KEYS = {
-    "name", "match", "drop_selectors", "signoff_selectors", "drop_lines", "teaser_headings",
+    "name", "match", "drop_selectors", "drop_class_words", "signoff_selectors", "drop_lines", "teaser_headings",
     "signoff_patterns", "paywall_patterns", "min_chars", "learned",
 }
 
@@ -74,12 +75,34 @@ class SelectorRule:
             object.__setattr__(self, "compiled", etree.XPath(self.xpath))
 
 
+_CLASS_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CLASS_PARTS = re.compile(r"[-_\s]+")
+
+
+@dataclass(frozen=True)
+class ClassWordRule:
+    """A word that marks chrome when it is a whole part of a class token: ``caption`` matches
+    ``image-caption`` and ``caption_box``, never ``wp-featherlight-captions`` nor ``node-promoted``
+    (a substring test, CSS ``[class*=...]``, hit body and article elements of real pages).
+    Multi-part words (``reading-time``) match consecutive parts."""
+
+    name: str
+    word: str
+
+
+def class_parts(class_attr: str) -> str:
+    """A class attribute as ``-part-part- -part-`` (lower case, tokens split at ``-``/``_``), so a
+    word is found by one substring test for ``-word-``."""
+    return " ".join(f"-{_CLASS_PARTS.sub('-', token).strip('-')}-" for token in class_attr.lower().split())
+
+
 @dataclass(frozen=True)
 class SiteRules:
     """The effective rules for one page: generic rules followed by the matching site's rules."""
 
     name: str
     drop_selectors: tuple[SelectorRule, ...] = ()
+    drop_class_words: tuple[ClassWordRule, ...] = ()
     signoff_selectors: tuple[SelectorRule, ...] = ()
     drop_lines: tuple[LineRule, ...] = ()
     teaser_headings: tuple[LineRule, ...] = ()
@@ -91,6 +114,7 @@ class SiteRules:
         return SiteRules(
             name=site.name,
             drop_selectors=self.drop_selectors + site.drop_selectors,
+            drop_class_words=self.drop_class_words + site.drop_class_words,
             signoff_selectors=self.signoff_selectors + site.signoff_selectors,
             drop_lines=self.drop_lines + site.drop_lines,
             teaser_headings=self.teaser_headings + site.teaser_headings,
@@ -238,6 +262,17 @@ def _selectors(raw: Any, path: Path, key: str, prefix: str, kind: str) -> tuple[
     return tuple(out)
 
 
+def _class_words(raw: Any, path: Path, prefix: str) -> tuple[ClassWordRule, ...]:
+    out = []
+    for word in _as_list(raw, path, "drop_class_words"):
+        if not isinstance(word, str) or not _CLASS_WORD.fullmatch(word.lower()):
+            raise ConfigError(
+                f"{path}: drop_class_words: {word!r} must be letters and digits, parts joined by '-'"
+            )
+        out.append(ClassWordRule(f"{prefix}:class:{word.lower()}", word.lower()))
+    return tuple(out)
+
+
 def _patterns(raw: Any, path: Path, key: str, prefix: str, kind: str) -> tuple[LineRule, ...]:
     out = []
     for entry in _as_list(raw, path, key):
@@ -283,6 +318,7 @@ def load_rule_file(path: Path, *, generic: bool = False) -> tuple[SiteRules, fro
     rules = SiteRules(
         name=name,
         drop_selectors=_selectors(data.get("drop_selectors"), path, "drop_selectors", prefix, "selector"),
+        drop_class_words=_class_words(data.get("drop_class_words"), path, prefix),
         signoff_selectors=_selectors(data.get("signoff_selectors"), path, "signoff_selectors", prefix, "signoff"),
         drop_lines=_patterns(data.get("drop_lines"), path, "drop_lines", prefix, "line"),
         teaser_headings=_patterns(data.get("teaser_headings"), path, "teaser_headings", prefix, "teaser-list"),
