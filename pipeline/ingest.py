@@ -20,7 +20,7 @@ import pipeline
 from pipeline.article import Article
 from pipeline.clean import ExtractionError, NotAnArticle
 from pipeline.config import FeedConfig, Settings
-from pipeline.decode import decode_page
+from pipeline.decode import decode_document
 from pipeline.enrich import add_entities, add_stories, extractor_for
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
 from pipeline.feedstate import FeedState, load_state, save_schedule, save_state, unseen_entries
@@ -145,7 +145,8 @@ def article_from_page(
     """Clean, date and label a page already in hand (fetched just now, or read from a WARC
     record, whose capture time is ``fetched_at``); ``headers`` are the HTTP response headers,
     looked up in lower case. None (with a failure recorded) when the page has no main text."""
-    page = decode_page(content, headers.get("content-type"))
+    decoded = decode_document(content, headers.get("content-type"))
+    page = decoded.text
     fetched_at = fetched_at or _now()
     try:
         cleaned, dates = clean_and_date(
@@ -179,7 +180,7 @@ def article_from_page(
         authors=cleaned.authors,
         signoff=cleaned.signoff,
         agencies=cleaned.agencies,
-        flags=cleaned.flags,
+        flags=cleaned.flags + ([f"encoding:{decoded.repair}"] if decoded.repair else []),
         removals=[{"rule": r.rule, "chars": r.chars} for r in cleaned.removals],
         removed_chars=sum(r.chars for r in cleaned.removals),
         published_at=published.value if published else None,
