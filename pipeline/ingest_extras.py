@@ -25,7 +25,7 @@ from pipeline.article import Article
 from pipeline.canaries import HeldRuleAlert, SiteRun, record_held_rules, record_quality
 from pipeline.clean import Cleaned
 from pipeline.config import Settings
-from pipeline.profiles import LearnedRules, ProfileStore, held_rules, load_overrides
+from pipeline.profiles import LearnedRules, ProfileStore, held_rules, learnable_keys, load_overrides
 from pipeline.rawarchive import RawArchive, archive_root
 from pipeline.stories import minhash
 from pipeline.urls import host_of
@@ -90,7 +90,7 @@ class RunExtras:
                 entry[1] = max(entry[1], share)
         self._run(article.site).add(article)
         if self.store is not None and cleaned.observed is not None:
-            self.store.observe(self.site_of(article.url), article.doc_id, cleaned.observed,
+            self.store.observe(self.site_of(article.url), article.doc_id, learnable_keys(cleaned.observed, cleaned.body),
                                minhash(cleaned.body) if cleaned.body else None)
 
     def skip(self, url: str, reason: str) -> None:

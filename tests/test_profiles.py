@@ -187,13 +187,15 @@ def _story_pages(pages, *, promo: bool = True) -> list[tuple[str, str]]:
 
 def _observe_all(pages: list[tuple[str, str]], *, stories: bool = True) -> HostProfile:
     """Pages through the profile as a run does: cleaned with what is learned so far, then counted."""
+    from pipeline.profiles import learnable_keys
     from pipeline.stories import minhash
 
     settings = ProfileSettings()
     profile = HostProfile("s")
     for html, url in pages:
         cleaned = clean_article(html, url, learned=LearnedRules(profile.learned(settings), settings))
-        profile.add_article(url, cleaned.observed or {}, settings, minhash(cleaned.body) if stories else None)
+        profile.add_article(url, learnable_keys(cleaned.observed, cleaned.body), settings,
+                            minhash(cleaned.body) if stories else None)
     return profile
 
 

@@ -8,6 +8,7 @@ from pipeline.profiles.apply import (
     PageScan,
     apply_learned,
     held_rules,
+    learnable_keys,
     not_article_reason,
 )
 from pipeline.profiles.model import HostProfile
@@ -16,5 +17,5 @@ from pipeline.profiles.store import ProfileStore, load_profile
 
 __all__ = [
     "HostProfile", "LearnedRules", "NotAnArticle", "Overrides", "PageKeys", "PageScan", "ProfileStore",
-    "apply_learned", "held_rules", "load_overrides", "load_profile", "not_article_reason",
+    "apply_learned", "held_rules", "learnable_keys", "load_overrides", "load_profile", "not_article_reason",
 ]

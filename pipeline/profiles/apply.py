@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from lxml.html import HtmlElement
 
 from pipeline.config import ProfileSettings
-from pipeline.profiles.blocks import Block, PageBlocks, scan_page
+from pipeline.profiles.blocks import LONG_TEXT, Block, PageBlocks, normalize_line, scan_page
 from pipeline.profiles.model import HostProfile
 from pipeline.profiles.overrides import Overrides
 
@@ -36,13 +36,29 @@ MAX_ARTICLE_SHARE = 0.15
 
 class PageKeys(dict[str, str]):
     """The page's profile keys (key -> sample), as ``Cleaned.observed`` carries them to the run;
-    ``held`` rides along: the learned rules the guard held back on this page."""
+    riding along: ``held``, the learned rules the guard held back on this page, and ``evidence``,
+    the long texts of the keys that are chrome-like by position only (see ``learnable_keys``)."""
 
     held: list[tuple[str, float]]
+    evidence: dict[str, list[str]]
 
-    def __init__(self, keys: dict[str, str]) -> None:
+    def __init__(self, keys: dict[str, str], evidence: dict[str, list[str]] | None = None) -> None:
         super().__init__(keys)
         self.held = []
+        self.evidence = evidence or {}
+
+
+def learnable_keys(observed: dict[str, str] | None, body: str) -> dict[str, str]:
+    """The keys of a cleaned page that a profile may count: those chrome-like by position only
+    (outside the main container) are dropped when one of their long texts is in the extracted
+    ``body`` (the page's main container did not hold the whole article)."""
+    if not observed:
+        return {}
+    evidence: dict[str, list[str]] = getattr(observed, "evidence", None) or {}
+    if not evidence:
+        return dict(observed)
+    text = normalize_line(body)
+    return {k: v for k, v in observed.items() if not any(t in text for t in evidence.get(k, ()))}
 
 
 def held_rules(observed: dict[str, str] | None) -> list[tuple[str, float]]:
@@ -79,6 +95,8 @@ class PageScan:
     text_chars: int   # after removal
     link_chars: int
     links: int
+    #: non-link characters in paragraphs of LONG_TEXT (80)+ characters, after removal
+    long_chars: int = 0
     #: rules not applied to this page because together they would have removed more than
     #: ``MAX_ARTICLE_SHARE`` of its article text: (rule name, share of the article text each)
     held: list[tuple[str, float]] = field(default_factory=list)
@@ -86,12 +104,12 @@ class PageScan:
 
 def apply_learned(tree: HtmlElement, rules: LearnedRules) -> PageScan:
     page = scan_page(tree)
-    keys = PageKeys(page.keys())
+    keys = PageKeys(page.keys(), page.evidence())
     body = page.blocks[0] if page.blocks else None
     text_chars = body.text_len if body else 0
     link_chars = body.link_len if body else 0
     links = body.links if body else 0
-    scan = PageScan(keys, [], text_chars, link_chars, links)
+    scan = PageScan(keys, [], text_chars, link_chars, links, long_chars=body.long_text if body else 0)
     if not rules.keys or body is None:
         return scan
     matches = _matches(page, rules, body.long_text)
@@ -112,6 +130,7 @@ def apply_learned(tree: HtmlElement, rules: LearnedRules) -> PageScan:
         scan.text_chars -= block.text_len
         scan.link_chars -= block.link_len
         scan.links -= block.links
+        scan.long_chars -= block.long_text
         block.element.drop_tree()
     scan.text_chars, scan.link_chars, scan.links = max(0, scan.text_chars), max(0, scan.link_chars), max(0, scan.links)
     return scan
@@ -149,14 +168,21 @@ def _chars(element: HtmlElement) -> int:
 
 def not_article_reason(scan: PageScan, body_chars: int | None, settings: ProfileSettings) -> str | None:
     """Why the page is not an article (None: it is one). ``body_chars`` None: extraction found
-    no main text. A page qualifies when its cleaned body is short (or missing) and what is left
-    of the page after the boilerplate is mostly links."""
-    if body_chars is not None and body_chars >= settings.not_article_max_body_chars:
+    no main text. A page qualifies when its cleaned body is short (or missing), or the page has no
+    paragraph of prose at all (no leaf of ``LONG_TEXT`` non-link characters: a list of teasers the
+    extractor took for text), and what is left of the page after the boilerplate is mostly links."""
+    no_prose = scan.long_chars < LONG_TEXT
+    if body_chars is not None and body_chars >= settings.not_article_max_body_chars and not no_prose:
         return None
     if scan.links < settings.not_article_min_links:
         return None
     if scan.text_chars == 0 or scan.link_chars < settings.not_article_link_share * scan.text_chars:
         return None
-    body = "no main text" if body_chars is None else f"body of {body_chars} chars"
+    if body_chars is None:
+        body = "no main text"
+    elif body_chars >= settings.not_article_max_body_chars:
+        body = f"body of {body_chars} chars without a paragraph of prose"
+    else:
+        body = f"body of {body_chars} chars"
     return (f"not an article: {body}, {scan.links} links, link text "
             f"{scan.link_chars / scan.text_chars:.0%} of the page's remaining text")

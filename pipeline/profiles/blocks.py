@@ -19,7 +19,11 @@ its own (not the path most of the main container's long paragraphs have: a promo
 markup is never chrome-like, wherever it recurs: inside the main container, or outside it in a
 twin wrapper (the text split around an ad), whose container then gets no block key either. Only chrome-like keys
 are counted into a profile (``PageBlocks.keys``), and a learned line key only removes a leaf that
-is chrome-like on the page at hand. The criteria and the measurements behind them:
+is chrome-like on the page at hand. Position alone is checked against the extracted text: a key
+chrome-like only because its block is outside the main container (a leaf, or a container) is not
+counted when one of its long texts is in the page's cleaned body (``PageBlocks.evidence``): the
+main container found here covers only part of the article on many real pages. The criteria and
+the measurements behind them:
 docs/extraction-quality.md, "Learned boilerplate".
 
 Nothing here looks at other pages; :mod:`pipeline.profiles.model` turns the keys of many pages
@@ -48,6 +52,9 @@ LONG_TEXT = 80
 LINK_DENSE = 0.6
 #: elements that carry the page's metadata are never counted nor removed
 PROTECTED_TAGS = frozenset({"h1", "time", "title"})
+#: what of a long text is compared with the extracted text, and how many texts per container
+EVIDENCE_CHARS = 120
+MAX_EVIDENCE = 8
 _PROTECTED_ATTR = re.compile(r"headline|author|byline|date|published", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -109,6 +116,27 @@ class PageBlocks:
                 out.setdefault(block.line_key, block.text[:160])
             if block.block_key:
                 out.setdefault(block.block_key, block.signature[-160:])
+        return out
+
+    def evidence(self) -> dict[str, list[str]]:
+        """key -> the long texts (normalised, first ``EVIDENCE_CHARS``) of the page's blocks that
+        are chrome-like only by position (outside the main container), for the check against the
+        extracted text (:func:`pipeline.profiles.apply.learnable_keys`)."""
+        out: dict[str, list[str]] = {}
+        ancestors: list[Block] = []
+        for block in self.blocks:
+            while ancestors and ancestors[-1].depth >= block.depth:
+                ancestors.pop()
+            if block.leaf and block.text and block.plain_len >= LONG_TEXT and not block.link_dense:
+                text = block.text[:EVIDENCE_CHARS]
+                if block.line_key and block.chrome == "outside-main":
+                    out.setdefault(block.line_key, []).append(text)
+                for ancestor in ancestors:
+                    if ancestor.block_key and ancestor.chrome == "container":
+                        texts = out.setdefault(ancestor.block_key, [])
+                        if len(texts) < MAX_EVIDENCE:
+                            texts.append(text)
+            ancestors.append(block)
         return out
 
 
