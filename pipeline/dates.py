@@ -1132,6 +1132,26 @@ def _local_day(chosen: DateValue, candidates: list[DateValue], site_timezone: st
     return replace(chosen, day=local.date().isoformat(), offset=_format_offset(local.utcoffset()))
 
 
+def _disambiguate(
+    values: list[DateValue], evidence: list[DateValue], site_timezone: str, date_order: str
+) -> list[DateValue]:
+    """01/11/2023 read by the page's locale as 11 January, while the page's dateline says
+    1 November: a numeric date that neither part disambiguates is read the other way round when
+    that is the day another source of the page states (and its own reading is nobody's)."""
+    if not any("/" in v.raw for v in values):
+        return values
+    other_order = "MDY" if date_order == "DMY" else "DMY"
+    stated = {v.day for v in evidence if "/" not in v.raw and v.precision not in _COARSE}
+    result = []
+    for value in values:
+        if "/" in value.raw and value.day not in stated:
+            alternative = parse_date_text(value.raw, site_timezone=site_timezone, date_order=other_order)
+            if alternative is not None and alternative.day in stated:
+                value = replace(alternative, source=value.source, confidence=value.confidence)
+        result.append(value)
+    return result
+
+
 def _placing(chosen: DateValue, candidates: list[DateValue]) -> DateValue | None:
     """The candidate that tells the local day of a UTC instant: the same instant written with its
     offset, else the first day stated within the hours the instant could be local time anywhere
@@ -1266,6 +1286,7 @@ def find_dates(
         + [replace(v, confidence=CONFIDENCE["generic-meta"]) for v in _as_source(meta_generic, "meta", site_timezone)]
         + _as_source(page_times[:1], "visible-text", site_timezone, date_order)
     )
+    own = _disambiguate(own, own + ([url_value] if url_value else []), site_timezone, date_order)
     found_by_htmldate: list[DateValue] = []
     if use_htmldate and root is not None and _worth_asking_htmldate(own, url_value):
         value = _htmldate_value(root, moment, allow_before)

@@ -3,6 +3,7 @@ no mocks) and one unit test per known trap of date extraction on German news pag
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from datetime import UTC, datetime
 
@@ -543,3 +544,43 @@ def test_utc_stamped_new_york_evening_takes_the_day_the_page_states() -> None:
     ny = find_dates(_page("", head=head), url="https://x.com/a", site_timezone="America/New_York", now=NOW,
                     use_htmldate=False).published
     assert ny is not None and (ny.day, ny.offset) == ("2022-01-10", "-05:00")
+
+
+def test_search_cli_shows_and_filters_by_the_day_as_written() -> None:
+    from pipeline.search import SearchFilters, build_query, format_hits
+
+    hit = {"_source": {
+        "lang": "ja", "title": "朝のニュース", "url": "https://x.jp/a", "published_at": "2022-01-09T23:00:00+00:00",
+        "published_day": "2022-01-10", "published_offset": "+09:00", "published_precision": "minute",
+    }}
+    printed = format_hits({"hits": {"total": {"value": 1}, "hits": [hit]}})
+    assert "2022-01-10 08:00 +09:00" in printed
+    query = build_query("", SearchFilters(date_from="2022-01-10", date_to="2022-01-10"))
+    ranges = json.dumps(query["bool"]["filter"])
+    assert '"published_day": {"gte": "2022-01-10", "lte": "2022-01-10"}' in ranges
+    assert '"published_at"' in ranges  # documents indexed before published_day existed
+
+
+def test_kibana_saved_objects_use_the_local_day() -> None:
+    from pipeline.kibana import SAVED_OBJECTS_FILE, fields_referenced
+
+    used = fields_referenced(SAVED_OBJECTS_FILE.read_text(encoding="utf-8"))["news-pipeline-articles-dataview"]
+    assert "published_day" in used
+
+
+def test_article_document_carries_day_and_offset() -> None:
+    from pipeline.article import Article
+    from pipeline.index.mappings import ARTICLE_MAPPINGS
+
+    doc = Article(url="u", canonical_url="u", feed="f", site="s", published_day="2022-01-10",
+                  published_offset="+09:00").to_document()
+    assert (doc["published_day"], doc["published_offset"]) == ("2022-01-10", "+09:00")
+    assert {"published_day", "published_offset"} <= set(ARTICLE_MAPPINGS["properties"])
+
+
+def test_ambiguous_numeric_meta_date_follows_the_page_dateline() -> None:
+    head = '<meta name="pubdate" content="11/01/2023 12:43:42">'
+    page = _page('<p class="date">Erstellt am: 01.11.2023</p>', head=head).replace("<html>", '<html lang="de">')
+    later = datetime(2023, 12, 1, tzinfo=UTC)
+    published = find_dates(page, url="https://x.ch/a", now=later, use_htmldate=False).published
+    assert published is not None and (published.day, published.source) == ("2023-11-01", "meta")
