@@ -180,17 +180,17 @@ _PROSE_MIN_CHARS = 400
 _PROSE_SHARE = 0.25
 
 
-_ALL_TEXT = etree.XPath(".//text()")
-_HIDDEN_TEXT = etree.XPath(".//script//text() | .//style//text() | .//noscript//text()")
-_LINK_TEXT = etree.XPath(".//a//text()")
+_ALL_TEXT = etree.XPath(".//text()", smart_strings=False)
+_HIDDEN_TEXT = etree.XPath(".//script//text() | .//style//text() | .//noscript//text()", smart_strings=False)
+_LINK_TEXT = etree.XPath(".//a//text()", smart_strings=False)
 
 
 def _chars_of(texts: list) -> int:
-    return sum(len(t.strip()) for t in texts)
+    return len(normalize_space("".join(texts)))
 
 
 def _prose_len(element: HtmlElement) -> tuple[int, int]:
-    """(visible characters, visible characters outside links), surrounding whitespace not counted."""
+    """(visible characters, visible characters outside links), whitespace runs counted once."""
     visible = _chars_of(_ALL_TEXT(element)) - _chars_of(_HIDDEN_TEXT(element))
     return visible, max(0, visible - _chars_of(_LINK_TEXT(element)))
 

@@ -239,7 +239,7 @@ def _paragraph_chars(tree: HtmlElement) -> int:
     return sum(len(normalize_space(t)) for t in _P_TEXT(tree))
 
 
-_P_TEXT = etree.XPath("//p//text()")
+_P_TEXT = etree.XPath("//p//text()", smart_strings=False)
 
 
 def _text_chars(doc: Any) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -90,6 +90,7 @@ class ClassWordRule:
     word: str
 
 
+@lru_cache(maxsize=4096)
 def class_parts(class_attr: str) -> str:
     """A class attribute as ``-part-part- -part-`` (lower case, tokens split at ``-``/``_``), so a
     word is found by one substring test for ``-word-``."""

@@ -82,3 +82,20 @@ def test_text_in_a_heading_tail_is_kept() -> None:
     texts = [p.text for p in paras]
     assert PARAS[1] in texts and PARAS[2] in texts
     assert [p.heading for p in paras if p.text == "Die Reaktion"] == [True]
+
+
+def test_chrome_lines_in_other_languages_are_dropped() -> None:
+    chrome = [
+        "À lire aussi » Ballonnements : quel est votre profil digestif ?",
+        "Czytaj też: Wyścig zbrojeń ruszył z kopyta",
+        "Teilen Sie dies mit:",
+        "Sie sind aktuell nicht eingeloggt.",
+        "Kommentare insgesamt: 0",
+        "Beitragsbild: Titelseite der Zeitung vom 2.4.2019, Ausriss.",
+        "Marco Odermatt, Ski-Star aus der Schweiz. © AFP / MARCO BERTORELLO",
+    ]
+    html = _page(_body(PARAS[:2]) + "".join(f"<p>{line}</p>" for line in chrome) + _body(PARAS[2:]))
+    cleaned = clean_article(html, URL, rules=load_rules())
+    assert cleaned.paragraphs == PARAS
+    assert {"generic:read-also", "generic:share", "generic:login", "generic:comments",
+            "generic:caption-credit"} <= {r.rule for r in cleaned.removals}
