@@ -144,9 +144,10 @@ class IngestSettings:
 
 @dataclass(frozen=True)
 class ProfileSettings:
-    """Learned boilerplate per host (pipeline.profiles): a text block or container structure seen
-    in at least ``min_share`` of a host's recent distinct articles, once the host has
-    ``min_articles``, is removed as boilerplate. Counts are halved past ``window_articles`` (the
+    """Learned boilerplate per host (pipeline.profiles): a chrome-like text block or container
+    structure seen in at least ``min_share`` of a host's recent distinct stories (the versions of
+    one story count once), once the host has ``min_articles`` stories, is removed as boilerplate.
+    Counts are halved past ``window_articles`` (the
     profile follows redesigns) and at most ``max_keys`` counters are kept per host, so the
     cost per article stays flat however many articles a host has."""
 
