@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.config import ConfigError, Settings, load_settings, parse_bool
 
 ES_CONNECTION_ID = "news_es"
-_FALSE = {"false", "0", "no", "off"}
 
 
 def settings_from_connection(settings: Settings, conn: Any) -> Settings:
@@ -43,7 +42,7 @@ def settings_from_connection(settings: Settings, conn: Any) -> Settings:
         password=conn.password or None,
         api_key=extra.get("api_key") or current.api_key,
         ca_certs=extra.get("ca_certs") or current.ca_certs,
-        verify_certs=str(verify).strip().lower() not in _FALSE,
+        verify_certs=parse_bool(verify, f"Airflow connection {conn.conn_id!r}: extra verify_certs"),
     )
     return replace(settings, elasticsearch=es)
 

@@ -6,12 +6,29 @@ from files in the repository; nothing here logs them.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    TypeAdapter,
+    ValidationError,
+)
 
 REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -20,41 +37,126 @@ class ConfigError(ValueError):
     """A config file or variable is missing or malformed; the message says which and why."""
 
 
+# Field types checked at load (pydantic validates the dataclasses below through TypeAdapter; the
+# dataclasses stay the runtime objects, so code that builds them directly is unchanged).
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def _bool_word(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{value!r} is not a boolean (use one of {'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)})")
+
+
+def parse_bool(value: object, name: str) -> bool:
+    """A boolean from text (environment, connection extras), failing closed: only the words of
+    TRUE_WORDS / FALSE_WORDS are understood; anything else ("ture") is a ConfigError naming
+    ``name``, never silently false."""
+    try:
+        return _bool_word(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _unit_interval(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"must be in (0, 1], got {value!r}")
+    return value
+
+
+def _shown_url(value: str) -> str:
+    """The URL for a message, without any user:password part."""
+    scheme, sep, rest = value.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{netloc}{slash}{path}" if sep else value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if value != value.strip() or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an absolute http:// or https:// URL, got {_shown_url(value)!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ValueError(f"bad port in URL {_shown_url(value)!r}") from exc
+    return value
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IP network (CIDR such as 127.0.0.1/32): {exc}") from exc
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
+
+
+def _index_name(value: str) -> str:
+    if not _INDEX_NAME.match(value):
+        raise ValueError(f"{value!r} is not a valid index alias (lowercase letters, digits, '.', '_', '-')")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Network = Annotated[str, AfterValidator(_network)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+IndexName = Annotated[str, AfterValidator(_index_name)]
+
+
 @dataclass(frozen=True)
 class ElasticsearchSettings:
-    url: str = "http://127.0.0.1:9200"
-    index_alias: str = "news-articles"
+    url: HttpUrl = "http://127.0.0.1:9200"
+    index_alias: IndexName = "news-articles"
     api_key: str | None = field(default=None, repr=False)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     ca_certs: str | None = None
     verify_certs: bool = True
-    request_timeout_s: float = 30.0
-    bulk_chunk_size: int = 500
-    bulk_max_in_flight: int = 2
-    bulk_max_chunk_bytes: int = 10_000_000
-    number_of_shards: int = 1
-    number_of_replicas: int = 1
+    request_timeout_s: PositiveFloat = 30.0
+    bulk_chunk_size: PositiveInt = 500
+    bulk_max_in_flight: PositiveInt = 2
+    bulk_max_chunk_bytes: PositiveInt = 10_000_000
+    number_of_shards: PositiveInt = 1
+    number_of_replicas: NonNegativeInt = 1
     refresh_interval: str = "30s"
 
 
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = "news-pipeline/0.1 (+https://github.com/news-pipeline)"
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 15.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    allow_networks: tuple[str, ...] = ()
+    connect_timeout_s: PositiveFloat = 5.0
+    read_timeout_s: PositiveFloat = 15.0
+    max_bytes: PositiveInt = 5_000_000
+    max_redirects: NonNegativeInt = 5
+    allow_networks: tuple[Network, ...] = ()
     # whole exchange of one hop (headers + body); per-operation timeouts miss a trickling server
-    total_timeout_s: float = 30.0
+    total_timeout_s: PositiveFloat = 30.0
     # retries on 429/502/503/504 and connection failures, exponential backoff, Retry-After honoured
-    max_retries: int = 2
-    backoff_base_s: float = 0.5
-    max_retry_after_s: float = 60.0  # a longer Retry-After fails at once instead of sleeping
+    max_retries: NonNegativeInt = 2
+    backoff_base_s: NonNegativeFloat = 0.5
+    max_retry_after_s: NonNegativeFloat = 60.0  # a longer Retry-After fails at once instead of sleeping
     # politeness per host: minimum gap between request starts, cap on parallel requests
-    per_host_min_interval_s: float = 1.0
-    per_host_max_concurrent: int = 2
+    per_host_min_interval_s: NonNegativeFloat = 1.0
+    per_host_max_concurrent: PositiveInt = 2
     respect_robots: bool = True
 
 
@@ -65,11 +167,11 @@ class FeedConfig:
     the zone of local times on its pages; ``respect_robots`` overrides the global setting."""
 
     name: str
-    url: str
+    url: HttpUrl
     site: str | None = None
     lang: str | None = None
-    allow_networks: tuple[str, ...] = ()
-    timezone: str = "Europe/Berlin"
+    allow_networks: tuple[Network, ...] = ()
+    timezone: TimeZone = "Europe/Berlin"
     respect_robots: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,19 +186,14 @@ class FeedConfig:
         }
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> FeedConfig:
-        if not isinstance(raw, dict) or not raw.get("url"):
-            raise ConfigError(f"feed entry needs at least a 'url': {raw!r}")
-        url = str(raw["url"])
-        return cls(
-            name=str(raw.get("name") or url),
-            url=url,
-            site=raw.get("site"),
-            lang=raw.get("lang"),
-            allow_networks=tuple(raw.get("allow_networks") or ()),
-            timezone=str(raw.get("timezone") or "Europe/Berlin"),
-            respect_robots=raw.get("respect_robots"),
-        )
+    def from_dict(cls, raw: dict[str, Any], where: str = "feed entry") -> FeedConfig:
+        """A validated feed from its mapping (a feeds.yaml entry, or ``to_dict`` passed through
+        an Airflow XCom); the name defaults to the URL."""
+        data = _feed_defaults(raw)
+        try:
+            return _FEED_ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            raise ConfigError(_format_errors(exc, where, data, [f.name for f in fields(cls)])) from None
 
 
 SCHEDULE_MODES = ("nightly", "streaming")
@@ -112,7 +209,7 @@ class ScheduleSettings:
     mode: str = "nightly"
     cron: str = "0 2 * * *"
     streaming_cron: str = "*/5 * * * *"
-    timezone: str = "Europe/Berlin"
+    timezone: TimeZone = "Europe/Berlin"
     min_interval_s: float = 300.0
     max_interval_s: float = 86_400.0
 
@@ -217,21 +314,152 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _section(cls: type, raw: dict[str, Any] | None, where: str) -> Any:
-    raw = raw or {}
-    known = set(cls.__dataclass_fields__)
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"unknown keys in {where}: {sorted(unknown)} (known: {sorted(known)})")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    return cls(**values)
+_SECRET_KEYS = {"api_key", "password", "NEWS_ES_API_KEY", "NEWS_ES_PASSWORD"}
 
 
-def _env_bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _feed_defaults(raw: Any) -> Any:
+    """A feed entry with its default name (the URL) filled in; anything else is left to the
+    validator to refuse."""
+    if isinstance(raw, dict) and raw.get("name") is None and isinstance(raw.get("url"), str):
+        return {**raw, "name": raw["url"]}
+    return raw
+
+
+class _PipelineFile(BaseModel):
+    """``pipeline.yaml``: every section optional, no key unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    http: HttpSettings = HttpSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    ingest: IngestSettings = IngestSettings()
+    feeds_file: str = "feeds.yaml"
+    language_seed: int = 0
+    story_threshold: Annotated[float, AfterValidator(_unit_interval)] = 0.1
+    profiles: ProfileSettings = ProfileSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    canaries: CanarySettings = CanarySettings()
+
+
+class _FeedsFile(BaseModel):
+    """The feeds file: ``feeds``, a list of feed entries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: list[FeedConfig] = []
+
+
+class _Environment(BaseModel):
+    """Environment overrides; an empty variable counts as unset."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    NEWS_ES_URL: HttpUrl | None = None
+    NEWS_ES_API_KEY: str | None = None
+    NEWS_ES_USERNAME: str | None = None
+    NEWS_ES_PASSWORD: str | None = None
+    NEWS_ES_CA_CERTS: str | None = None
+    NEWS_ES_INDEX_ALIAS: IndexName | None = None
+    NEWS_ES_VERIFY_CERTS: Annotated[bool, BeforeValidator(_bool_word)] | None = None
+    NEWS_HTTP_USER_AGENT: str | None = None
+    NEWS_SCHEDULE_MODE: str | None = None
+
+
+for _cls in (ElasticsearchSettings, HttpSettings, ScheduleSettings, IngestSettings, FeedConfig, ProfileSettings,
+             ArchiveSettings, CanarySettings):
+    _cls.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+_FEED_ADAPTER = TypeAdapter(FeedConfig)
+_SECTIONS: dict[str, type] = {
+    "elasticsearch": ElasticsearchSettings, "http": HttpSettings, "schedule": ScheduleSettings,
+    "ingest": IngestSettings, "profiles": ProfileSettings, "archive": ArchiveSettings, "canaries": CanarySettings,
+    "feeds": FeedConfig,
+}
+
+
+def _known_keys(parent: tuple[Any, ...], top: list[str]) -> list[str]:
+    """The keys allowed where an unknown key was found (for "did you mean")."""
+    names = [p for p in parent if isinstance(p, str)]
+    if not names:
+        return top
+    cls = _SECTIONS.get(names[-1])
+    return [f.name for f in fields(cls)] if cls is not None else []
+
+
+def _path(loc: tuple[Any, ...], raw: Any) -> str:
+    """``feeds[3] (name 'dwn'): timezone`` for loc ('feeds', 3, 'timezone')."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(item, int):
+            label = f"{parts.pop() if parts else ''}[{item}]"
+            node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                label += f" (name {node['name']!r})"
+            parts.append(label)
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ": ".join(parts)
+
+
+def _describe(error: Any, top: list[str]) -> str:
+    loc = tuple(error["loc"])
+    kind, msg = error["type"], error["msg"]
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        known = _known_keys(loc[:-1], top)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown key ({hint}known: {', '.join(known)})"
+    if kind in ("missing", "missing_argument"):
+        return "required key is missing"
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("tuple_type", "list_type"):
+        msg = "must be a list"
+    elif kind in ("dataclass_type", "model_type", "dict_type", "dataclass_args_type", "model_attributes_type"):
+        msg = "must be a mapping of keys to values"
+    if loc and str(loc[-1]) in _SECRET_KEYS:
+        return msg
+    shown = repr(error.get("input"))
+    return f"{msg} (got {shown[:80]}{'...' if len(shown) > 80 else ''})"
+
+
+def _format_errors(exc: ValidationError, where: str, raw: Any, top: list[str] | None = None) -> str:
+    """One line: ``<file>: <entry>: <key>: <what is wrong>`` for each problem, joined by "; "."""
+    problems = []
+    for error in exc.errors():
+        path = _path(tuple(error["loc"]), raw)
+        problems.append(f"{where}: {path + ': ' if path else ''}{_describe(error, top or [])}")
+    return "; ".join(problems)
+
+
+def _validate(model: type[BaseModel], raw: dict[str, Any], where: str) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where, raw, list(model.model_fields))) from None
+    except ConfigError as exc:  # a dataclass's own check (__post_init__) outside a field
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _without_nulls(raw: dict[str, Any]) -> dict[str, Any]:
+    """``http:`` with nothing under it means the defaults, as an absent section does."""
+    return {key: value for key, value in raw.items() if value is not None}
+
+
+def _duplicate_feeds(feeds: list[FeedConfig], where: str) -> None:
+    first: dict[str, int] = {}
+    for n, feed in enumerate(feeds):
+        if feed.name in first:
+            raise ConfigError(f"{where}: feeds[{n}] (name {feed.name!r}): name: duplicate feed name "
+                              f"(also feeds[{first[feed.name]}]); names must be unique")
+        first[feed.name] = n
 
 
 def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
+    given = {key: value for key, value in env.items() if key in _Environment.model_fields and value.strip()}
+    over = _validate(_Environment, given, "environment")
     es_over: dict[str, Any] = {}
     for var, key in [
         ("NEWS_ES_URL", "url"),
@@ -240,17 +468,19 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
         ("NEWS_ES_PASSWORD", "password"),
         ("NEWS_ES_CA_CERTS", "ca_certs"),
         ("NEWS_ES_INDEX_ALIAS", "index_alias"),
+        ("NEWS_ES_VERIFY_CERTS", "verify_certs"),
     ]:
-        if env.get(var):
-            es_over[key] = env[var]
-    if env.get("NEWS_ES_VERIFY_CERTS"):
-        es_over["verify_certs"] = _env_bool(env["NEWS_ES_VERIFY_CERTS"])
+        if getattr(over, var) is not None:
+            es_over[key] = getattr(over, var)
     http_over: dict[str, Any] = {}
-    if env.get("NEWS_HTTP_USER_AGENT"):
-        http_over["user_agent"] = env["NEWS_HTTP_USER_AGENT"]
+    if over.NEWS_HTTP_USER_AGENT:
+        http_over["user_agent"] = over.NEWS_HTTP_USER_AGENT
     schedule = settings.schedule
-    if env.get("NEWS_SCHEDULE_MODE"):
-        schedule = replace(schedule, mode=env["NEWS_SCHEDULE_MODE"].strip().lower())
+    if over.NEWS_SCHEDULE_MODE:
+        try:
+            schedule = replace(schedule, mode=over.NEWS_SCHEDULE_MODE.strip().lower())
+        except ConfigError as exc:
+            raise ConfigError(f"environment: NEWS_SCHEDULE_MODE: {exc}") from None
     return replace(
         settings,
         elasticsearch=replace(settings.elasticsearch, **es_over),
@@ -261,30 +491,34 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
 
 def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Load ``pipeline.yaml`` and the feeds file from ``config_dir`` (default: $NEWS_CONFIG_DIR,
-    else the repository's ``config/``), then apply environment overrides."""
+    else the repository's ``config/``), then apply environment overrides. Everything is checked
+    here, before any work starts: unknown keys, types, URLs, networks, time zones, duplicate feed
+    names; a ConfigError names the file (or variable), the entry and the key."""
     env = dict(os.environ) if env is None else env
     base = Path(config_dir or env.get("NEWS_CONFIG_DIR") or REPO_CONFIG_DIR)
+    if not base.is_dir():
+        source = "--config" if config_dir else "NEWS_CONFIG_DIR"
+        raise ConfigError(f"config directory not found: {base} (from {source})")
     main_file = base / "pipeline.yaml"
-    raw = _read_yaml(main_file) if main_file.exists() else {}
-    allowed = {"elasticsearch", "http", "schedule", "ingest", "feeds_file", "language_seed", "story_threshold",
-               "profiles", "archive", "canaries"}
-    if set(raw) - allowed:
-        raise ConfigError(f"unknown top-level keys in {main_file}: {sorted(set(raw) - allowed)}")
-    feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / raw.get("feeds_file", "feeds.yaml"))
-    feeds_raw = _read_yaml(feeds_file).get("feeds") or []
-    if not isinstance(feeds_raw, list):
-        raise ConfigError(f"'feeds' in {feeds_file} must be a list")
+    raw = _without_nulls(_read_yaml(main_file)) if main_file.exists() else {}
+    main = _validate(_PipelineFile, raw, str(main_file))
+    feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / main.feeds_file)
+    feeds_raw = _without_nulls(_read_yaml(feeds_file))
+    if isinstance(feeds_raw.get("feeds"), list):
+        feeds_raw["feeds"] = [_feed_defaults(entry) for entry in feeds_raw["feeds"]]
+    feeds = _validate(_FeedsFile, feeds_raw, str(feeds_file)).feeds
+    _duplicate_feeds(feeds, str(feeds_file))
     settings = Settings(
-        elasticsearch=_section(ElasticsearchSettings, raw.get("elasticsearch"), f"{main_file}: elasticsearch"),
-        http=_section(HttpSettings, raw.get("http"), f"{main_file}: http"),
-        schedule=_section(ScheduleSettings, raw.get("schedule"), f"{main_file}: schedule"),
-        ingest=_section(IngestSettings, raw.get("ingest"), f"{main_file}: ingest"),
-        feeds=tuple(FeedConfig.from_dict(f) for f in feeds_raw),
-        language_seed=int(raw.get("language_seed", 0)),
-        story_threshold=float(raw.get("story_threshold", 0.1)),
+        elasticsearch=main.elasticsearch,
+        http=main.http,
+        schedule=main.schedule,
+        ingest=main.ingest,
+        feeds=tuple(feeds),
+        language_seed=main.language_seed,
+        story_threshold=main.story_threshold,
         config_dir=str(base),
-        profiles=_section(ProfileSettings, raw.get("profiles"), f"{main_file}: profiles"),
-        archive=_section(ArchiveSettings, raw.get("archive"), f"{main_file}: archive"),
-        canaries=_section(CanarySettings, raw.get("canaries"), f"{main_file}: canaries"),
+        profiles=main.profiles,
+        archive=main.archive,
+        canaries=main.canaries,
     )
     return _apply_env(settings, env)
