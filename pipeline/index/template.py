@@ -1,5 +1,16 @@
 """The article index template, the auxiliary indices, and applying them idempotently.
 
+Every article index is in the read alias from the moment it exists, and only
+:func:`ensure_article_index` creates one: the template carries the alias (an index the template
+creates is readable whoever creates it) and ``allow_auto_create: false`` (a write to a month that
+does not exist yet fails with ``index_not_found`` instead of creating an index on the fly; issue 16:
+a story's partial update auto-created a month's index outside the alias and 1,500 of 1,500
+articles were unsearchable). ``allow_auto_create`` in the template, not the cluster setting
+``action.auto_create_index``: it covers exactly this alias's article pattern, travels with the
+template, and needs no cluster-wide privilege or change that would affect other tenants or
+Kibana's own indices. The alias has no write index (``is_write_index`` is never set): every write
+names its monthly index, so the alias is read-only and there is never a second write index.
+
 Text fields carry language fields (``body_de`` with the stock ``german`` analyzer, ``body_en``
 with ``english``). Production Elasticsearch has these analyzers built in; the local development
 node gets them from the small analysis plugin in :mod:`pipeline.localnode`, so one template serves
@@ -10,6 +21,8 @@ breaking ones go through ``python -m pipeline reindex``.
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -44,7 +57,9 @@ def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSI
         "priority": 200,
         "version": version,
         "_meta": {"managed_by": "news-pipeline"},
+        "allow_auto_create": False,  # only ensure_article_index creates an article index
         "template": {
+            "aliases": {settings.index_alias: {}},  # read alias only: writes name their index
             "settings": {
                 "number_of_shards": settings.number_of_shards,
                 "number_of_replicas": settings.number_of_replicas,
@@ -78,20 +93,49 @@ def _create(es: Elasticsearch, name: str, body: dict[str, Any]) -> bool:
     return not error
 
 
+@dataclass
+class IndexSetup:
+    """What :func:`setup_index` did: ``changed`` (template, auxiliary or article index created or
+    updated), ``repaired`` (article indices found outside the read alias and added to it), and
+    ``left_for_reindex`` (current-version indices outside the alias because an older version of
+    the same month still serves it: a reindex is filling them and switches the alias itself)."""
+
+    changed: bool = False
+    repaired: list[str] = field(default_factory=list)
+    left_for_reindex: list[str] = field(default_factory=list)
+
+
 def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
-    """Put the template if its version differs, create the auxiliary indices and an (empty)
-    ``undated`` article index so the read alias exists. The template carries no alias: article
-    indices join the read alias when they are created by :func:`ensure_article_index`. Safe to call from every task of every
-    worker at once; returns True if anything changed."""
-    changed = False
+    """:func:`setup_index`, returning only whether anything changed (True if so)."""
+    return setup_index(es, settings).changed
+
+
+def _template_current(stored: list[dict[str, Any]], settings: ElasticsearchSettings) -> bool:
+    """The stored template is this version and carries the alias and the auto-create refusal (a
+    template of the same version stored before issue 16 lacks both and is put again)."""
+    if len(stored) != 1:
+        return False
+    body = stored[0]["index_template"]
+    return (
+        body.get("version") == TEMPLATE_VERSION
+        and body.get("allow_auto_create") is False
+        and settings.index_alias in body.get("template", {}).get("aliases", {})
+    )
+
+
+def setup_index(es: Elasticsearch, settings: ElasticsearchSettings) -> IndexSetup:
+    """Put the template if it is not current, create the auxiliary indices and an (empty)
+    ``undated`` article index so the read alias exists, and add any current-version article index
+    found outside the read alias to it (:func:`repair_read_alias`). Safe to call from every task of
+    every worker at once."""
+    result = IndexSetup()
     name = template_name(settings)
     current = es.options(ignore_status=404).indices.get_index_template(name=name)
-    versions = [t["index_template"].get("version") for t in current.get("index_templates", [])]
-    if versions != [TEMPLATE_VERSION]:
+    if not _template_current(current.get("index_templates", []), settings):
         _drop_superseded_templates(es, settings, keep=name)
         es.indices.put_index_template(name=name, **template_body(settings))
         log.info("index template %s set to version %s", name, TEMPLATE_VERSION)
-        changed = True
+        result.changed = True
         existing = es.indices.get(index=article_pattern(settings.index_alias, TEMPLATE_VERSION), allow_no_indices=True)
         if existing:
             es.indices.put_mapping(
@@ -100,11 +144,45 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
     replicas = {"number_of_shards": 1, "number_of_replicas": settings.number_of_replicas}
     for index, mappings in _aux_indices(settings):
         if not es.indices.exists(index=index):
-            changed |= _create(es, index, {"mappings": mappings, "settings": replicas})
+            result.changed |= _create(es, index, {"mappings": mappings, "settings": replicas})
         else:  # additive, idempotent: new fields of the auxiliary indices reach existing ones
             es.indices.put_mapping(index=index, properties=mappings["properties"])
-    changed |= ensure_article_index(es, settings, article_index(settings.index_alias, TEMPLATE_VERSION, None))
-    return changed
+    result.changed |= ensure_article_index(es, settings, article_index(settings.index_alias, TEMPLATE_VERSION, None))
+    result.repaired, result.left_for_reindex = repair_read_alias(es, settings)
+    result.changed |= bool(result.repaired)
+    return result
+
+
+def repair_read_alias(es: Elasticsearch, settings: ElasticsearchSettings) -> tuple[list[str], list[str]]:
+    """Add every article index of the current template version that is outside the read alias
+    to it (an index auto-created before the template carried the alias); return (repaired,
+    left for reindex). Older-version indices are never added back (a reindex took them out after
+    copying them), nor a current-version index whose month an older version still serves in the
+    alias: that is a reindex target being filled, and adding it would show each article twice."""
+    alias = settings.index_alias
+    pattern = re.compile(rf"^{re.escape(alias)}-v(\d+)-(.+)$")
+    indices = es.indices.get_alias(index=article_pattern(alias), allow_no_indices=True, expand_wildcards="open")
+    in_alias: dict[str, set[int]] = {}  # month suffix -> versions in the alias
+    outside: list[tuple[str, str]] = []
+    for name, info in indices.items():
+        match = pattern.match(name)
+        if not match:
+            continue
+        version, suffix = int(match.group(1)), match.group(2)
+        if alias in info.get("aliases", {}):
+            in_alias.setdefault(suffix, set()).add(version)
+        elif version == TEMPLATE_VERSION:
+            outside.append((name, suffix))
+    repaired: list[str] = []
+    left: list[str] = []
+    for name, suffix in sorted(outside):
+        if any(v != TEMPLATE_VERSION for v in in_alias.get(suffix, ())):
+            left.append(name)
+            continue
+        es.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias}}])
+        log.warning("article index %s was outside the read alias %s: added", name, alias)
+        repaired.append(name)
+    return repaired, left
 
 
 def _drop_superseded_templates(es: Elasticsearch, settings: ElasticsearchSettings, keep: str) -> None:
@@ -122,7 +200,15 @@ def _drop_superseded_templates(es: Elasticsearch, settings: ElasticsearchSetting
 
 def ensure_article_index(es: Elasticsearch, settings: ElasticsearchSettings, name: str, *, alias: bool = True) -> bool:
     """Create a monthly article index, in the read alias unless ``alias`` is False (a reindex
-    fills its targets first and switches the alias atomically afterwards)."""
+    fills its targets first and switches the alias atomically afterwards). The one place an
+    article index is created: the template refuses auto-creation.
+
+    The template puts every index it matches in the alias, so ``alias=False`` takes the new,
+    still empty index out again at once (an empty index in the alias for that moment shows
+    nothing twice)."""
     if es.indices.exists(index=name):
         return False
-    return _create(es, name, {"aliases": {settings.index_alias: {}}} if alias else {})
+    created = _create(es, name, {"aliases": {settings.index_alias: {}}} if alias else {})
+    if created and not alias:
+        es.options(ignore_status=404).indices.delete_alias(index=name, name=settings.index_alias)
+    return created
