@@ -87,6 +87,17 @@ class RobotsDisallowedError(FetchError):
     pass
 
 
+class HostUnreachableError(FetchError):
+    """The host did not answer at all: its name does not resolve, or connecting was refused or
+    timed out (after the retries). Reported as such also when it is robots.txt, the first request
+    to a host, that found out."""
+
+
+class RobotsUnavailableError(FetchError):
+    """robots.txt could not be read although the host answers (a timeout while reading it, a body
+    over the cap): per RFC 9309 the site is not crawled this run, and the reason says why."""
+
+
 @dataclass(frozen=True)
 class Response:
     url: str
@@ -126,7 +137,7 @@ def check_address(url: str, allow_networks: Iterable[str] = ()) -> None:
     try:
         addresses = _resolve(host, parts.port or 80)
     except socket.gaierror as exc:
-        raise FetchError(url, f"cannot resolve host {host!r}: {exc.strerror}") from exc
+        raise HostUnreachableError(url, f"host unreachable: cannot resolve host {host!r}: {exc.strerror}") from exc
     allowed = _networks(allow_networks)
     for address in addresses:
         reason = _blocked_reason(ipaddress.ip_address(address), host, allowed)
@@ -285,9 +296,21 @@ class HttpClient:
     # -- robots.txt ---------------------------------------------------------------------------
 
     def _check_robots(self, url: str, allow: tuple[str, ...]) -> None:
-        reason = self.robots.check(url, lambda robots: self._fetch_robots(robots, allow))
+        """Refuse what robots.txt disallows; report a host that does not answer as unreachable
+        (not as a robots.txt refusal); raise the host's interval to its Crawl-delay."""
+        try:
+            reason = self.robots.check(url, lambda robots: self._fetch_robots(robots, allow))
+        except RobotsUnavailable as exc:
+            if exc.unreachable:
+                raise HostUnreachableError(url, exc.reason) from None  # "host unreachable: ..."
+            raise RobotsUnavailableError(
+                url, f"robots.txt could not be read ({exc.reason}); the site is not crawled this run (RFC 9309)"
+            ) from None
         if reason:
             raise RobotsDisallowedError(url, reason)
+        delay = self.robots.crawl_delay(url)
+        if delay is not None:
+            self.limiter.set_floor(urlsplit(url).hostname or "", delay)
 
     def _fetch_robots(self, url: str, allow: tuple[str, ...]) -> tuple[int, bytes]:
         """Through the same guard and limits; the status matters, not just success."""
@@ -297,6 +320,8 @@ class HttpClient:
             return exc.status, b""
         except BlockedAddressError:
             raise  # the page itself is blocked too; report the SSRF reason, not robots
+        except HostUnreachableError as exc:
+            raise RobotsUnavailable(exc.reason, unreachable=True) from exc
         except FetchError as exc:
             raise RobotsUnavailable(exc.reason) from exc
         return response.status, response.content
@@ -313,7 +338,10 @@ class HttpClient:
                 status, resp_headers, content = self._get_once(url, allow, headers, kind, cap)
             except _Retryable as exc:
                 if last:
-                    raise FetchError(url, exc.reason + (f" (after {retries} retries)" if retries else "")) from exc
+                    reason = exc.reason + (f" (after {retries} retries)" if retries else "")
+                    if exc.unreachable:
+                        raise HostUnreachableError(url, f"host unreachable: {reason}") from exc
+                    raise FetchError(url, reason) from exc
                 self.sleep(self.settings.backoff_base_s * 2**attempt)
                 continue
             if status not in RETRY_STATUSES:
@@ -345,10 +373,11 @@ class HttpClient:
                     return self._read(url, resp, kind, cap, deadline)
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.ConnectTimeout):
-                raise _Retryable(f"timed out ({type(exc).__name__})") from exc
+                raise _Retryable(f"timed out ({type(exc).__name__})", unreachable=True) from exc
             raise FetchError(url, f"timed out ({type(exc).__name__})") from exc
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+            unreachable = isinstance(exc, httpx.ConnectError)
+            raise _Retryable(f"{type(exc).__name__}: {exc}", unreachable=unreachable) from exc
         except httpx.HTTPError as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
         finally:
@@ -383,8 +412,10 @@ class HttpClient:
 
 
 class _Retryable(Exception):
-    """A failure worth another attempt (connection refused/reset, connect timeout)."""
+    """A failure worth another attempt (connection refused/reset, connect timeout);
+    ``unreachable``: no connection was made at all."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.unreachable = unreachable

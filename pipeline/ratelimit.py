@@ -1,6 +1,8 @@
 """Per-host politeness for the one HTTP client: a minimum interval between request starts to the
 same host and a cap on concurrent requests per host. News sites ban crawlers that hammer them, and
 one feed run fetches many pages from the same host in a row, so the limit is per host, not global.
+A host may ask for more room than the configured interval (robots.txt ``Crawl-delay``):
+:meth:`HostLimiter.set_floor` raises that host's interval, never lowers it below the configured one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,18 @@ class HostLimiter:
         self._cond = threading.Condition()
         self._active: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
+        self._floor: dict[str, float] = {}
+
+    def set_floor(self, host: str, seconds: float) -> None:
+        """``host`` gets at least ``seconds`` between request starts (its robots.txt Crawl-delay),
+        or the configured interval if that is longer."""
+        with self._cond:
+            self._floor[host.lower()] = max(0.0, seconds)
+
+    def interval(self, host: str) -> float:
+        """The minimum gap between request starts to ``host``: the configured interval, raised
+        by the host's floor."""
+        return max(self.min_interval_s, self._floor.get(host.lower(), 0.0))
 
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
@@ -47,7 +61,7 @@ class HostLimiter:
             self._active[key] = self._active.get(key, 0) + 1
             now = self._clock()
             start = max(now, self._next_start.get(key, now))
-            self._next_start[key] = start + self.min_interval_s
+            self._next_start[key] = start + self.interval(key)
         try:
             if start > now:
                 self._sleep(start - now)

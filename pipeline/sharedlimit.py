@@ -13,7 +13,8 @@ Each start is reserved a little ahead (twice the last write's latency, 20-500 ms
 starts at its reserved time unless the write took longer than that. What it does not do: cap
 concurrent requests across processes (only the spacing of their starts;
 with the default 1 s interval a site sees at most about one request a second in all). With
-``per_host_min_interval_s: 0`` there is nothing to share and no request is made. If Elasticsearch
+``per_host_min_interval_s: 0`` (and no robots.txt Crawl-delay for the host) there is nothing to share
+and no request is made. If Elasticsearch
 cannot be reached, the request goes ahead on the local limiter alone, with a warning, and the shared
 part rests for a minute: politeness degrades to per task, the run does not stop or crawl for it.
 """
@@ -61,7 +62,7 @@ class SharedHostLimiter(HostLimiter):
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
         with super().slot(host):
-            if self.min_interval_s > 0 and time.monotonic() >= self._paused_until:
+            if self.interval(host) > 0 and time.monotonic() >= self._paused_until:
                 wait = self._reserve(host.lower())
                 if wait > 0:
                     self._sleep(wait)
@@ -83,7 +84,7 @@ class SharedHostLimiter(HostLimiter):
                     start, concurrency = earliest, {"op_type": "create"}
                 try:
                     self.es.index(index=self.index, id=host, document={
-                        "host": host, "next_start": start + self.min_interval_s}, **concurrency)
+                        "host": host, "next_start": start + self.interval(host)}, **concurrency)
                 except ConflictError:
                     continue  # another worker reserved first: read again
                 after = self._wall_clock()
