@@ -6,10 +6,24 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 import uuid
+from typing import Any
 
 from pipeline.cli_quality import add_commands as add_quality_commands
+from pipeline.clierrors import (
+    EXIT_CODES_HELP,
+    EXIT_CONFIG,
+    EXIT_ES,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    checked_client,
+    describe,
+    es_unavailable,
+)
 from pipeline.config import ConfigError, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def _cmd_es(args: argparse.Namespace) -> int:
@@ -19,11 +33,10 @@ def _cmd_es(args: argparse.Namespace) -> int:
 
 
 def _cmd_setup_index(args: argparse.Namespace) -> int:
-    from pipeline.index.client import es_client
     from pipeline.index.template import setup_index
 
     settings = load_settings(args.config)
-    result = setup_index(es_client(settings.elasticsearch), settings.elasticsearch)
+    result = setup_index(checked_client(settings.elasticsearch), settings.elasticsearch)
     print("index template and write index: " + ("created/updated" if result.changed else "already up to date"))
     for name in result.repaired:
         print(f"repaired: {name} was outside the read alias {settings.elasticsearch.index_alias!r}; added")
@@ -34,36 +47,77 @@ def _cmd_setup_index(args: argparse.Namespace) -> int:
 
 def _cmd_reindex(args: argparse.Namespace) -> int:
     """Migrate article indices of older template versions, switching the alias atomically."""
-    from pipeline.index.client import es_client
     from pipeline.index.reindex import reindex
 
     settings = load_settings(args.config)
-    result = reindex(es_client(settings.elasticsearch), settings.elasticsearch, delete_old=args.delete_old)
+    result = reindex(checked_client(settings.elasticsearch), settings.elasticsearch, delete_old=args.delete_old)
     print(json.dumps({"migrated": result.migrated, "copied": result.copied, "kept_newer": result.kept_newer,
                       "deleted": result.deleted}, indent=2))
     return 0
 
 
+def _feed_failed(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The failures that mean the feed itself failed (not fetched or parsed, or crashed), as
+    opposed to single pages of it; those are counted in the report and do not fail the run."""
+    return [f for f in report.get("failures") or [] if f.get("stage") in ("feed", "internal")]
+
+
+def _crashed_report(feed: Any, run_id: str, exc: Exception) -> dict[str, Any]:
+    from pipeline.ingest import FeedReport
+
+    report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id)
+    report.fail("internal", feed.url, f"{type(exc).__name__}: {exc}"[:500])
+    return report.to_dict()
+
+
+def _print_ingest_end(reports: list[dict[str, Any]], total: int) -> int:
+    """The reports on stdout (also after a stop: the feeds that finished), the failed feeds on
+    stderr; the exit status."""
+    print(json.dumps(reports, indent=2, ensure_ascii=False))
+    failed = [(r["feed"], _feed_failed(r)) for r in reports if _feed_failed(r)]
+    if failed:
+        print(f"ingest: {len(failed)} of {total} feed(s) failed:", file=sys.stderr)
+        for name, failures in failed:
+            first = failures[0]
+            print(f"  {name}: {first['stage']} {first['url']}: {first['reason']}"[:400], file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    """Ingest the configured feeds in this process, without Airflow (small jobs, debugging)."""
-    from pipeline.index.client import es_client
+    """Ingest the configured feeds in this process, without Airflow (small jobs, debugging). A
+    feed that fails is listed at the end and the exit status is 1; the other feeds still run.
+    Elasticsearch failing stops the run: the feeds done so far are printed first."""
     from pipeline.index.template import ensure_index
     from pipeline.ingest import ingest_feed
 
     settings = load_settings(args.config)
-    es = es_client(settings.elasticsearch)
-    ensure_index(es, settings.elasticsearch)
     feeds = [f for f in settings.feeds if not args.feed or f.name in args.feed]
     if not feeds:
         print("no feeds configured (or none matches --feed)", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    es = checked_client(settings.elasticsearch)
+    ensure_index(es, settings.elasticsearch)
     run_id = f"cli-{uuid.uuid4().hex[:12]}"
-    reports = []
-    for n, feed in enumerate(feeds, 1):
-        print(f"[{n}/{len(feeds)}] {feed.name}", file=sys.stderr)
-        reports.append(ingest_feed(feed, settings, es=es, run_id=run_id).to_dict())
-    print(json.dumps(reports, indent=2, ensure_ascii=False))
-    return 0
+    reports: list[dict[str, Any]] = []
+    try:
+        for n, feed in enumerate(feeds, 1):
+            print(f"[{n}/{len(feeds)}] {feed.name}", file=sys.stderr)
+            try:
+                reports.append(ingest_feed(feed, settings, es=es, run_id=run_id).to_dict())
+            except Exception as exc:
+                if es_unavailable(exc):
+                    raise
+                log.error("feed %s: unexpected error, going on with the next feed: %s: %s", feed.name,
+                          type(exc).__name__, exc, exc_info=args.verbose)
+                reports.append(_crashed_report(feed, run_id, exc))
+    except BaseException:
+        if reports:
+            _print_ingest_end(reports, len(feeds))
+        print(f"ingest stopped after {len(reports)} of {len(feeds)} feed(s); a rerun skips what is indexed",
+              file=sys.stderr)
+        raise
+    return _print_ingest_end(reports, len(feeds))
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
@@ -76,7 +130,6 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from elasticsearch import NotFoundError
 
-    from pipeline.index.client import es_client
     from pipeline.search import SearchFilters, format_hits, search_articles
 
     settings = load_settings(args.config)
@@ -85,7 +138,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     )
     try:
         resp = search_articles(
-            es_client(settings.elasticsearch), settings.elasticsearch.index_alias, args.query,
+            checked_client(settings.elasticsearch), settings.elasticsearch.index_alias, args.query,
             size=args.size, filters=filters, stories=args.stories,
         )
     except NotFoundError:
@@ -150,9 +203,9 @@ def _cmd_kibana(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__, epilog=EXIT_CODES_HELP)
     parser.add_argument("--config", help="config directory (default: $NEWS_CONFIG_DIR or the repo's config/)")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging; tracebacks with errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     es = sub.add_parser("es", help="manage the local development Elasticsearch node (start|stop|status)")
@@ -167,7 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("--delete-old", action="store_true", help="delete the old indices once switched")
     reindex.set_defaults(func=_cmd_reindex)
 
-    ingest = sub.add_parser("ingest", help="ingest the configured feeds now, without Airflow")
+    ingest = sub.add_parser(
+        "ingest", help="ingest the configured feeds now, without Airflow",
+        description="Ingest the configured feeds now, without Airflow. The feeds' reports are printed "
+                    "as JSON on stdout (after a stop, those of the feeds that finished); failed feeds "
+                    "are listed on stderr at the end.",
+        epilog=EXIT_CODES_HELP,
+    )
     ingest.add_argument("--feed", action="append", help="only this feed (by name); repeatable")
     ingest.set_defaults(func=_cmd_ingest)
 
@@ -211,17 +270,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries(verbose: bool) -> None:
+    """The Elasticsearch transport logs a warning per failed attempt and node; the command
+    reports the failure itself, in one line."""
+    level = logging.WARNING if verbose else logging.CRITICAL
+    for name in ("elastic_transport", "elasticsearch", "urllib3"):
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _es_url(args: argparse.Namespace) -> str:
+    try:
+        return load_settings(args.config).elasticsearch.url
+    except ConfigError:
+        return "the configured URL"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every failure ends in one line on stderr (``-v``: with the traceback)
+    and the exit status of EXIT_CODES_HELP."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _quiet_libraries(args.verbose)
+    hint = "" if args.verbose else " (run with -v for the traceback)"
     try:
         return args.func(args)
     except ConfigError as exc:
+        if args.verbose:
+            traceback.print_exc()
         print(f"config error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the command's last resort: one line, -v for the traceback
+        if args.verbose:
+            traceback.print_exc()
+        line = describe(exc, _es_url(args))
+        if line is not None:
+            print(f"error: {line}", file=sys.stderr)
+            return EXIT_ES
+        print(f"error: {type(exc).__name__}: {str(exc)[:300]}{hint}".replace("\n", " "), file=sys.stderr)
+        return EXIT_FAILED

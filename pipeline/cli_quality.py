@@ -13,11 +13,11 @@ from typing import Any
 
 
 def _client(args: argparse.Namespace) -> tuple[Any, Any]:
+    from pipeline.clierrors import checked_client
     from pipeline.config import load_settings
-    from pipeline.index.client import es_client
 
     settings = load_settings(args.config)
-    return settings, es_client(settings.elasticsearch)
+    return settings, checked_client(settings.elasticsearch)
 
 
 def _cmd_quality(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """``python -m pipeline backfill --from YYYY-MM-DD --to YYYY-MM-DD [--source NAME ...]``: small
 backfills without Airflow, with a progress bar over the partitions and per-partition counts in the
-log. Exit status 1 when a partition ended ``failed`` (run it again to resume)."""
+log. Exit status 1 when a partition ended ``failed`` (run it again to resume); the other statuses
+are those of ``pipeline.cli`` (2 config error, 3 Elasticsearch unavailable)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from pipeline.backfill import state
 from pipeline.backfill.jobs import plan, prepare, run_partitions
 from pipeline.backfill.run import PartitionReport, plan_partitions, totals
 from pipeline.backfill.sources import load_backfill_config
+from pipeline.clierrors import checked_client
 from pipeline.config import ConfigError, load_settings
-from pipeline.index.client import es_client
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def run_backfill_command(args: argparse.Namespace) -> int:
     config = load_backfill_config(settings)
     start, end = parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to")
     names = args.source or ()
-    es = es_client(settings.elasticsearch)
+    es = checked_client(settings.elasticsearch)
     prepare(es, settings)
     alias = settings.elasticsearch.index_alias
     if args.status:
