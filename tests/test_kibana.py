@@ -21,7 +21,7 @@ import pytest
 from pipeline.cli import main as cli_main
 from pipeline.config import ElasticsearchSettings
 from pipeline.index.names import article_index, deadletter_index, runlog_index
-from pipeline.index.template import TEMPLATE_VERSION, ensure_index
+from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
 from pipeline.kibana import (
     DEFAULT_ALIAS,
     SAVED_OBJECTS_FILE,
@@ -143,8 +143,10 @@ def test_every_referenced_field_exists_in_real_elasticsearch(es: Any, alias: str
     settings = ElasticsearchSettings(url="unused", index_alias=alias, number_of_replicas=0)
     ensure_index(es, settings)
     published = "2022-01-10T14:42:00+01:00"
+    month = article_index(alias, TEMPLATE_VERSION, published)
+    ensure_article_index(es, settings, month)  # the template refuses auto-creation (issue 16)
     es.index(
-        index=article_index(alias, TEMPLATE_VERSION, published),
+        index=month,
         document={
             "url": "https://example.invalid/a", "site": "example.invalid", "title": "Ein Titel",
             "lang": "de", "published_at": published, "story_id": "s1",
