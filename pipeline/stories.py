@@ -483,7 +483,7 @@ def assign_stories(
             # stream member the indexer has not written yet (it is written with the flag off)
             index = member.index or article_index(alias, TEMPLATE_VERSION, member.published_at)
             if member.index is None and not es.indices.exists(index=index):
-                continue  # not written yet; an update would auto-create the month's index outside the alias
+                continue  # not written yet (and an update to a month that does not exist is refused: 404)
             es.options(ignore_status=404).update(
                 index=index, id=member.doc_id, doc={"story_representative": False}, retry_on_conflict=3
             )
