@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from elasticsearch import NotFoundError
 
+from pipeline.cli import main as cli_main
 from pipeline.config import ElasticsearchSettings, load_settings
 from pipeline.index.names import article_index, article_pattern
 from pipeline.index.template import (
@@ -57,7 +58,7 @@ def test_a_write_to_a_missing_month_is_refused_not_auto_created(es, es_url, alia
     assert _outside_alias(es, alias) == [target]
 
 
-def test_setup_index_repairs_an_index_outside_the_alias(es, es_url, alias) -> None:
+def test_setup_index_repairs_an_index_outside_the_alias(es, es_url, alias, tmp_path, capsys) -> None:
     """The state a pre-fix deployment is in: the old template (no alias, auto-create allowed), a
     month index auto-created by a partial update, with a document nobody can find."""
     settings = _settings(es_url, alias)
@@ -74,8 +75,14 @@ def test_setup_index_repairs_an_index_outside_the_alias(es, es_url, alias) -> No
     es.indices.create(index=filling)
     assert _outside_alias(es, alias) == sorted([hidden, filling])
 
-    result = setup_index(es, settings)  # what setup-index runs (and prints: "repaired: <index> ...")
-    assert result.repaired == [hidden] and result.left_for_reindex == [filling] and result.changed
+    config = write_config(tmp_path, es_url=es_url, alias=alias, feeds=[])
+    assert cli_main(["--config", str(config), "setup-index"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "index template and write index: created/updated",
+        f"repaired: {hidden} was outside the read alias '{alias}'; added",
+        f"left for reindex: {filling} (an older version of its month is still in the alias; run reindex)",
+    ]
     assert _outside_alias(es, alias) == [filling]
     es.indices.refresh(index=alias)
     assert es.count(index=alias)["count"] == 1
