@@ -14,27 +14,36 @@ export AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL ?= 1
 setup: $(VENV)/.installed
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv==0.13.9
+	@echo "setup: creating $(VENV) and installing the pinned dependencies ..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet uv==0.13.9
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
-	touch $@
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
 
 # The Airflow pool of news_ingest's fetch tasks (config ingest.pool): a scheduler never starts a
 # task whose pool does not exist. `airflow dags test` (make run) ignores pools.
 NEWS_FETCH_POOL_SLOTS ?= 4
 
+# Migrating takes about 45 s even when nothing changed: it runs only when the database is missing
+# or was migrated by another Airflow version or for another pool (a stamp file records both).
+AIRFLOW_DB_STAMP = $(AIRFLOW_HOME)/.db-ready
+
 airflow-db: setup
 	@mkdir -p $(AIRFLOW_HOME)
-	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
-	@pool=$$($(BIN)/python -c 'from pipeline.config import load_settings; print(load_settings().ingest.pool or "")'); \
-	if [ -n "$$pool" ]; then $(BIN)/airflow pools set "$$pool" $(NEWS_FETCH_POOL_SLOTS) "news_ingest feed groups (config ingest.pool)" > /dev/null; fi
+	@want=$$($(BIN)/python -c 'import importlib.metadata as m; from pipeline.config import load_settings; print(m.version("apache-airflow"), load_settings().ingest.pool or "", "$(NEWS_FETCH_POOL_SLOTS)")'); \
+	if [ -f "$(AIRFLOW_HOME)/airflow.db" ] && [ "$$(cat $(AIRFLOW_DB_STAMP) 2>/dev/null)" = "$$want" ]; then exit 0; fi; \
+	echo "airflow: migrating the metadata database (log: $(AIRFLOW_HOME)/db-migrate.log) ..."; \
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1); \
+	pool=$$($(BIN)/python -c 'from pipeline.config import load_settings; print(load_settings().ingest.pool or "")'); \
+	if [ -n "$$pool" ]; then $(BIN)/airflow pools set "$$pool" $(NEWS_FETCH_POOL_SLOTS) "news_ingest feed groups (config ingest.pool)" >> $(AIRFLOW_HOME)/db-migrate.log 2>&1; fi; \
+	echo "$$want" > $(AIRFLOW_DB_STAMP)
 
 ## run: set up, start local Elasticsearch, ingest the bundled sample site through the DAG, search
 run: setup airflow-db es-start
-	$(BIN)/python scripts/run_demo.py
+	@$(BIN)/python scripts/run_demo.py
 
 ## test: the whole test suite against a real local Elasticsearch node and real local HTTP servers
 test: setup
@@ -44,7 +53,7 @@ lint: setup
 	$(BIN)/ruff check pipeline dags tests scripts
 
 es-start: setup
-	$(BIN)/python -m pipeline es start
+	@$(BIN)/python -m pipeline es start
 
 es-stop: setup
 	$(BIN)/python -m pipeline es stop
