@@ -147,3 +147,29 @@ def test_good_config_still_loads_with_defaults(tmp_path) -> None:
 def test_missing_config_directory_is_named(tmp_path) -> None:
     with pytest.raises(ConfigError, match="config directory not found: .*nope"):
         load_settings(tmp_path / "nope", env={})
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"lnag": "de"}, "sources[1] (dwn): unknown keys ['lnag'] for type sitemap"),
+        ({"url": "htp://dwn.example/sitemap.xml"}, "sources[1] (dwn): url must be an absolute http(s) URL"),
+        ({"allow_networks": ["127.0.0.1/33"]}, "sources[1] (dwn): allow_networks: '127.0.0.1/33' is not a network"),
+        ({"allow_networks": "127.0.0.1/32"}, "sources[1] (dwn): allow_networks must be a list"),
+        ({"timezone": "Europe/Berln"}, "sources[1] (dwn): unknown timezone 'Europe/Berln'"),
+        ({"lang": ["de"]}, "sources[1] (dwn): lang must be a string"),
+        ({"name": "sample"}, "source names must be unique, repeated: ['sample']"),
+    ],
+)
+def test_malformed_backfill_source_is_refused_naming_file_source_and_key(tmp_path, entry, expected) -> None:
+    from pipeline.backfill.sources import load_backfill_config
+
+    sources = [{"name": "sample", "type": "sitemap", "url": "https://a.example/sitemap.xml"},
+               {"name": "dwn", "type": "sitemap", "url": "https://dwn.example/sitemap.xml", **entry}]
+    path = tmp_path / "backfill.yaml"
+    path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
+    settings = load_settings(_dir(tmp_path, [GOOD]), env={})
+    with pytest.raises(ConfigError) as caught:
+        load_backfill_config(settings, env={})
+    assert str(caught.value).startswith(f"{path}: "), caught.value
+    assert expected in str(caught.value)

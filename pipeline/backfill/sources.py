@@ -176,6 +176,9 @@ def _source(raw: Any, where: str) -> ArchiveSource:
             ipaddress.ip_network(str(net), strict=False)
         except ValueError as exc:
             raise ConfigError(f"{where}: allow_networks: {net!r} is not a network") from exc
+    for key in ("site", "lang"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: {key} must be a string, got {raw[key]!r}")
     robots = raw.get("respect_robots")
     if robots is not None and not isinstance(robots, bool):
         raise ConfigError(f"{where}: respect_robots must be true or false, got {robots!r}")
