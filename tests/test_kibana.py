@@ -105,6 +105,9 @@ def test_fields_referenced_cover_the_panels() -> None:
         "news-pipeline-runs-dataview"
     ]
     assert {"failed_at", "stage", "feed"} <= fields["news-pipeline-deadletter-dataview"]
+    # feed/fetch failures per feed and reason from the run log; undated articles by fetch time
+    assert {"feed", "failures.stage", "failures.reason.keyword"} <= fields["news-pipeline-runs-dataview"]
+    assert {"fetched_at", "site"} <= fields["news-pipeline-articles-fetched-dataview"]
 
 
 def test_fields_referenced_reads_json_encoded_strings() -> None:

@@ -139,7 +139,9 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "unchanged": _COUNT,
         "failed": _COUNT,
         "not_modified": {"type": "boolean"},
-        "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "reason": {"type": "text"}}},
+        # reason.keyword: Kibana's "failures by feed and reason" panel aggregates on it
+        "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "reason": {
+            "type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}}},
         # kind "run-summary": one document per DAG run (pipeline.runsummary); counts under totals
         "mode": KEYWORD,
         "feeds_configured": _COUNT,
