@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 import uuid
@@ -252,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve-sample", help="serve the bundled sample news site")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=int, default=int(os.environ.get("NEWS_SAMPLE_PORT") or 8765),
+                       help="port (default $NEWS_SAMPLE_PORT or 8765: the bundled feeds follow the same variable)")
     serve.set_defaults(func=_cmd_serve_sample)
     kibana = sub.add_parser("kibana", help="Kibana saved objects: offline check, import into Kibana")
     kibana_sub = kibana.add_subparsers(dest="kibana_command", required=True)

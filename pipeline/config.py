@@ -10,10 +10,11 @@ import difflib
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -300,9 +301,30 @@ class Settings:
     canaries: CanarySettings = CanarySettings()
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str, env: Mapping[str, str], where: str) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` in a config file, from the environment: one variable
+    (NEWS_SAMPLE_PORT in the bundled feeds) then moves every place that names it. A variable
+    that is unset and has no default is an error naming the file."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = env.get(name)
+        if found not in (None, ""):
+            return str(found)
+        if default is None:
+            raise ConfigError(f"{where}: ${{{name}}} is used but {name} is not set (or write ${{{name}:-default}})")
+        return default
+
+    return _ENV_REFERENCE.sub(value, text)
+
+
+def _read_yaml(path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(expand_env(path.read_text(encoding="utf-8"), os.environ if env is None else env,
+                                         str(path)))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
     except yaml.YAMLError as exc:
@@ -481,12 +503,24 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
             schedule = replace(schedule, mode=over.NEWS_SCHEDULE_MODE.strip().lower())
         except ConfigError as exc:
             raise ConfigError(f"environment: NEWS_SCHEDULE_MODE: {exc}") from None
+    local_port = env.get("NEWS_ES_LOCAL_PORT", "").strip()
+    if local_port and "url" not in es_over and _is_loopback_url(str(settings.elasticsearch.url)):
+        # the local node was moved (pipeline.localnode reads the same variable): follow it, so a
+        # command on a shared machine never writes into someone else's node on 9200
+        if not local_port.isdigit() or not 0 < int(local_port) < 65536:
+            raise ConfigError(f"environment: NEWS_ES_LOCAL_PORT: {local_port!r} is not a port number")
+        parts = urlsplit(str(settings.elasticsearch.url))
+        es_over["url"] = urlunsplit((parts.scheme, f"{parts.hostname}:{local_port}", parts.path, "", ""))
     return replace(
         settings,
         elasticsearch=replace(settings.elasticsearch, **es_over),
         http=replace(settings.http, **http_over),
         schedule=schedule,
     )
+
+
+def _is_loopback_url(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in {"127.0.0.1", "localhost", "::1"}
 
 
 def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -500,10 +534,10 @@ def load_settings(config_dir: str | Path | None = None, env: dict[str, str] | No
         source = "--config" if config_dir else "NEWS_CONFIG_DIR"
         raise ConfigError(f"config directory not found: {base} (from {source})")
     main_file = base / "pipeline.yaml"
-    raw = _without_nulls(_read_yaml(main_file)) if main_file.exists() else {}
+    raw = _without_nulls(_read_yaml(main_file, env)) if main_file.exists() else {}
     main = _validate(_PipelineFile, raw, str(main_file))
     feeds_file = Path(env.get("NEWS_FEEDS_FILE") or base / main.feeds_file)
-    feeds_raw = _without_nulls(_read_yaml(feeds_file))
+    feeds_raw = _without_nulls(_read_yaml(feeds_file, env))
     if isinstance(feeds_raw.get("feeds"), list):
         feeds_raw["feeds"] = [_feed_defaults(entry) for entry in feeds_raw["feeds"]]
     feeds = _validate(_FeedsFile, feeds_raw, str(feeds_file)).feeds

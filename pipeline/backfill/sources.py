@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from pipeline.config import ConfigError, FeedConfig, Settings
+from pipeline.config import ConfigError, FeedConfig, Settings, expand_env
 from pipeline.siterules import css_to_xpath
 
 SOURCE_TYPES = ("sitemap", "archive_pages", "warc")
@@ -253,7 +253,7 @@ def load_backfill_config(settings: Settings, env: dict[str, str] | None = None) 
             raise ConfigError(f"NEWS_BACKFILL_FILE points at a missing file: {path}")
         return BackfillSettings(file=str(path))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(expand_env(path.read_text(encoding="utf-8"), env, str(path))) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
