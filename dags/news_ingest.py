@@ -104,13 +104,15 @@ def news_ingest() -> None:
     def summarize(plan: dict[str, Any], results: list[dict[str, Any]], run_id: str | None = None) -> dict[str, Any]:
         from pipeline.index.client import es_client
         from pipeline.index.runlog import write_run_summary
-        from pipeline.runsummary import log_summary, summarize_run
+        from pipeline.runsummary import log_summary, run_failure, summarize_run
 
         settings = _settings()
         # one slice request (iterating would probe index after index until one is missing)
         summary = summarize_run(run_id or "airflow", plan, results[:])
         log_summary(summary, log)
         write_run_summary(es_client(settings.elasticsearch), settings.elasticsearch.index_alias, summary)
+        if reason := run_failure(summary):
+            raise RuntimeError(f"{reason}: the run summary is in the runs index and the log above")
         return {key: value for key, value in summary.items() if key not in ("feeds", "not_due")}
 
     @task(outlets=[NEWS_ARTICLES])

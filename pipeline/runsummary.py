@@ -73,3 +73,13 @@ def log_summary(summary: dict[str, Any], log: logging.Logger) -> None:
         )
         for failure in row.get("failures") or []:
             log.warning("feed %s: %s failed for %s: %s", row["feed"], failure["stage"], failure["url"], failure["reason"])
+
+
+def run_failure(summary: dict[str, Any]) -> str | None:
+    """Why the run as a whole failed, or None: every feed it polled failed to be read (a run
+    where nothing could be ingested must not look green in Airflow; some failed feeds, or
+    failed pages, are reported in the summary and leave the run green)."""
+    polled, failed = summary.get("feeds_polled") or 0, summary.get("feeds_failed") or []
+    if polled and len(failed) >= polled:
+        return f"every polled feed failed ({len(failed)} of {polled}: {', '.join(failed[:10])})"
+    return None

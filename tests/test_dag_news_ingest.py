@@ -240,3 +240,20 @@ def test_streaming_run_polls_only_due_feeds(es, es_url, sample_site, alias, airf
     polled = es.search(index=f"{alias}-feedstate", size=10)["hits"]["hits"]
     assert {h["_source"]["feed"]: h["_source"]["last_polled_at"] for h in polled} == last_polled
     assert second["states"]["announce_articles"] == "skipped"
+
+
+def test_a_run_where_every_feed_failed_is_not_green(
+    es, es_url, sample_site, alias, airflow_db, tmp_path, monkeypatch
+) -> None:
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    config_dir = write_config(tmp_path / "config", es_url=es_url, alias=alias,
+                              feeds=sample_feeds(sample_site, "http-500", "not-xml"))
+    monkeypatch.setenv("NEWS_CONFIG_DIR", str(config_dir))
+    run = _dagbag().get_dag("news_ingest").test()
+    states = {t.task_id: t.state for t in run.get_task_instances()}
+    assert run.state == DagRunState.FAILED
+    assert states["summarize"] == TaskInstanceState.FAILED
+    assert states["ingest_group"] == TaskInstanceState.SUCCESS  # the feeds' failures are reported, not raised
+    doc = _summary_doc(es, alias, run.run_id)  # the summary is written before the run is failed
+    assert doc["feeds_failed"] == ["http-500", "not-xml"] and doc["feeds_polled"] == 2
