@@ -19,7 +19,13 @@ import yaml
 
 from pipeline.config import REPO_CONFIG_DIR, ConfigError
 from pipeline.entities.gazetteer import Gazetteer, Match, load_gazetteer
-from pipeline.entities.models import DEFAULT_MATRIX_BACKEND, MATRIX_BACKENDS, limit_blas_threads, load_model
+from pipeline.entities.models import (
+    DEFAULT_MATRIX_BACKEND,
+    MATRIX_BACKENDS,
+    limit_blas_threads,
+    load_model,
+    resolve_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +33,10 @@ DEFAULT_CONFIG_DIR = REPO_CONFIG_DIR / "entities"
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_CHARS = 100_000
 
-# spaCy label schemes differ: German models use PER/LOC/ORG/MISC (WikiNER), English ones OntoNotes.
+# spaCy label schemes differ: German models use PER/LOC/ORG/MISC (WikiNER), English ones OntoNotes,
+# the shipped German model GermEval's PER/LOC/ORG/OTH.
 LABEL_MAP = {
+    "OTH": "MISC",
     "PER": "PER",
     "PERSON": "PER",
     "LOC": "LOC",
@@ -115,7 +123,7 @@ class EntityExtractor:
                 by_lang.setdefault(lang, []).append(i)
         for lang, indices in by_lang.items():
             name = self.models.get(lang)
-            nlp = load_model(name, self.matrix_backend) if name else None
+            nlp = load_model(resolve_model(lang, name), self.matrix_backend) if name else None
             if nlp is None:
                 continue
             texts = [items[i][0][: self.max_chars] for i in indices]

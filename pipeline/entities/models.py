@@ -28,12 +28,53 @@ NER_COMPONENTS = {"ner", "tok2vec", "transformer", "entity_ruler", "span_ruler"}
 MATRIX_BACKENDS = ("numpy", "blis")
 DEFAULT_MATRIX_BACKEND = "numpy"
 
+# Pipelines the repository ships, per language: the default when the configured model is a
+# package name that is not installed (no spaCy model package can be installed from the registries
+# here). A configured directory, or an installed package, still wins. Trained by
+# scripts/train_ner.py on GermEval 2014 (CC BY 4.0, see README "Entities").
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_MODELS: dict[str, Path] = {"de": REPO_ROOT / "models" / "de_germeval_ner"}
+
 _MODELS: dict[tuple[str, str], Language | None] = {}
+_RESOLVED: dict[tuple[str, str], str] = {}
 _LOCK = threading.Lock()
 
 
 def _looks_like_path(name: str) -> bool:
     return "/" in name or "\\" in name or name.startswith(".") or Path(name).exists()
+
+
+def resolve_model(lang: str, name: str) -> str:
+    """What to load for ``name`` configured for ``lang``: ``name`` itself, or the shipped model.
+
+    The shipped model (``SHIPPED_MODELS``) replaces a package name that is not installed; a
+    directory is never replaced (the user chose it: if it is missing they hear so), nor is an
+    installed package. Logged once per process and (lang, name).
+    """
+    key = (lang, name)
+    with _LOCK:
+        if key in _RESOLVED:
+            return _RESOLVED[key]
+        resolved = name
+        shipped = SHIPPED_MODELS.get(lang)
+        if (
+            shipped is not None
+            and not _looks_like_path(name)
+            and not spacy.util.is_package(name)
+            and (shipped / "meta.json").exists()
+        ):
+            resolved = str(shipped)
+            log.warning(
+                "spaCy model %r is not installed; using the model shipped in %s for %r "
+                "(install the package with `python -m spacy download %s` on a machine with internet, "
+                "or `pip install <wheel>`, to use it instead)",
+                name,
+                shipped,
+                lang,
+                name,
+            )
+        _RESOLVED[key] = resolved
+        return resolved
 
 
 def limit_blas_threads(threads: int) -> None:
@@ -118,3 +159,4 @@ def clear_cache() -> None:
     """Forget loaded models (tests; a long-lived process after a model upgrade)."""
     with _LOCK:
         _MODELS.clear()
+        _RESOLVED.clear()
