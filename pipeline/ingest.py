@@ -32,6 +32,7 @@ from pipeline.ingest_extras import RunExtras
 from pipeline.language import detect_language
 from pipeline.pagestage import clean_and_date
 from pipeline.pollschedule import Outcome, PollHints, next_schedule
+from pipeline.progress import Progress
 from pipeline.ratelimit import HostLimiter
 from pipeline.siterules import load_rules
 from pipeline.urls import canonicalize, host_of
@@ -284,10 +285,12 @@ def ingest_feed(
         entries, poll, poll_error = _poll(feed, client, es, alias, report, state)
 
         def articles() -> Iterator[Article]:
-            for entry in entries:
-                article = build_article(entry, feed, client, settings, report, run_id, extras=extras)
-                if article is not None:
-                    yield article
+            with Progress(len(entries), f"feed {feed.name}", unit="page") as progress:
+                for entry in entries:
+                    article = build_article(entry, feed, client, settings, report, run_id, extras=extras)
+                    progress.update()
+                    if article is not None:
+                        yield article
 
         enriched = add_stories(
             add_entities(articles(), extractor_for(Path(settings.config_dir) / "entities")),
