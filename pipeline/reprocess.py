@@ -39,6 +39,7 @@ from pipeline.index.template import TEMPLATE_VERSION
 from pipeline.ingest_extras import flag_held
 from pipeline.iterutils import chunked
 from pipeline.profiles import LearnedRules, ProfileStore, held_rules, load_overrides
+from pipeline.progress import Progress
 from pipeline.rawarchive import ArchivedPage, archive_root, iter_pages
 from pipeline.siterules import load_rules
 from pipeline.stories import band_keys, encode_signature, minhash
@@ -130,8 +131,11 @@ def reprocess(es: Elasticsearch, settings: Settings, *, site: str | None = None,
     held: dict[tuple[str, str], list[Any]] = {}
 
     def cleaned_pages() -> Any:
-        for page in iter_pages(root):
-            if (page.file, page.offset) in wanted:
+        with Progress(len(wanted), "reprocess", unit="page") as progress:
+            for page in iter_pages(root):
+                if (page.file, page.offset) not in wanted:
+                    continue
+                progress.update()
                 cleaned = _clean(page, rules, store, overrides, settings, result)
                 if cleaned is not None:
                     for rule, share in held_rules(cleaned.observed):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import uuid
 from datetime import date
@@ -17,7 +18,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from pipeline.backfill import state
 from pipeline.backfill.jobs import plan, prepare, run_partitions
-from pipeline.backfill.run import PartitionReport, plan_partitions, totals
+from pipeline.backfill.run import INTERRUPTED, PartitionReport, plan_partitions, totals
 from pipeline.backfill.sources import load_backfill_config
 from pipeline.clierrors import checked_client
 from pipeline.config import ConfigError, load_settings
@@ -39,6 +40,11 @@ def _print_status(rows: list[tuple[str, dict]]) -> None:
               f"{doc.get('updated', 0) or 0:>7} {doc.get('failed', 0) or 0:>6}  {doc.get('error') or ''}")
 
 
+def _on_sigint(signum: int, frame: object) -> None:
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def run_backfill_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     config = load_backfill_config(settings)
@@ -56,6 +62,7 @@ def run_backfill_command(args: argparse.Namespace) -> int:
     todo, done = plan(es, settings, config, start, end, names)
     print(f"backfill {start}..{end}: {len(todo)} partition(s) to run, {done} already done", file=sys.stderr)
     run_id = f"backfill-{uuid.uuid4().hex[:12]}"
+    INTERRUPTED.clear()
     counts = {"created": 0, "failed": 0}
     with tqdm(total=len(todo), unit="partition", file=sys.stderr, dynamic_ncols=True) as bar, logging_redirect_tqdm():
         def on_done(report: PartitionReport) -> None:
@@ -64,7 +71,16 @@ def run_backfill_command(args: argparse.Namespace) -> int:
             bar.set_postfix(created=counts["created"], failed_partitions=counts["failed"], refresh=False)
             bar.update(1)
 
-        reports = run_partitions(es, settings, config, todo, run_id=run_id, on_done=on_done)
+        previous = signal.signal(signal.SIGINT, _on_sigint)
+        try:
+            reports = run_partitions(es, settings, config, todo, run_id=run_id, on_done=on_done)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"backfill interrupted after {bar.n} of {len(todo)} partition(s) ({run_id}); the one in "
+                  "progress is recorded as interrupted: run the same command again to resume", file=sys.stderr)
+            return 130
+        finally:
+            signal.signal(signal.SIGINT, previous)
     summaries = [r.summary() for r in reports]
     if args.json:
         print(json.dumps({"run_id": run_id, "partitions": summaries, "totals": totals(summaries)},

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -183,6 +184,12 @@ class Backfill:
             report.error = f"{exc.url}: {exc.reason}"
             report.fail("discover", exc.url, exc.reason, retryable=True)
         except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or INTERRUPTED.is_set():
+                # Ctrl-C arrives wherever the work is: a library may turn it into its own error
+                # (langdetect reports "Profile format error" when interrupted while loading)
+                report.error, report.status = "interrupted (Ctrl-C); the next run resumes this partition", "interrupted"
+                self._record(report, started)
+                raise KeyboardInterrupt from exc
             report.error = f"interrupted: {type(exc).__name__}: {exc}"[:1000]
             report.status = "failed"
             self._record(report, started)
@@ -317,6 +324,10 @@ class Backfill:
             if on_done is not None:
                 on_done(report)
         return reports
+
+
+#: set by the command line's SIGINT handler (pipeline.backfill.cli) before the KeyboardInterrupt
+INTERRUPTED = threading.Event()
 
 
 def totals(reports: Iterable[dict[str, Any]]) -> dict[str, int]:

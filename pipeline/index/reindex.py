@@ -21,6 +21,7 @@ from elasticsearch.helpers import scan, streaming_bulk
 from pipeline.config import ElasticsearchSettings
 from pipeline.index.mappings import with_language_copies
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
+from pipeline.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,17 @@ def reindex(
         target = f"{alias}-v{TEMPLATE_VERSION}-{suffix}"
         ensure_article_index(es, settings, target, alias=False)
         copied = kept = 0
-        for ok, item in streaming_bulk(es, _actions(es, source, target), chunk_size=500, raise_on_error=False):
-            info = item["create"]
-            if ok:
-                copied += 1
-            elif info.get("status") == 409:
-                kept += 1
-            else:
-                raise RuntimeError(f"reindex of {source} into {target} failed for {info.get('_id')}: {info.get('error')}")
+        with Progress(es.count(index=source)["count"], f"reindex {source}", unit="doc", every=5000) as bar:
+            for ok, item in streaming_bulk(es, _actions(es, source, target), chunk_size=500, raise_on_error=False):
+                info = item["create"]
+                bar.update()
+                if ok:
+                    copied += 1
+                elif info.get("status") == 409:
+                    kept += 1
+                else:
+                    raise RuntimeError(
+                        f"reindex of {source} into {target} failed for {info.get('_id')}: {info.get('error')}")
         es.indices.refresh(index=target)
         es.indices.update_aliases(actions=[
             {"add": {"index": target, "alias": alias}},
