@@ -15,8 +15,11 @@ class Article:
     url: str
     canonical_url: str
     feed: str
+    # the publisher's name (feed config ``site``, else og:site_name / JSON-LD publisher, else the
+    # host); ``host`` is always the URL's host, so two outlets on one host stay apart by name
     site: str
     title: str | None = None
+    host: str | None = None
     body: str = ""
     description: str | None = None
     authors: list[str] = field(default_factory=list)

@@ -100,6 +100,13 @@ def _canonical(fetched_url: str, declared: str | None) -> str:
     return canonicalize(fetched_url)
 
 
+def _publisher(sitename: str | None) -> str | None:
+    """The page's own publisher name (og:site_name, JSON-LD publisher), whitespace collapsed;
+    None when it is empty or implausibly long for a name (a sentence in the meta tag)."""
+    name = " ".join((sitename or "").split())
+    return name if 0 < len(name) <= 100 else None
+
+
 class PageReport(Protocol):
     """What the per-page path records into: a feed's report, or a backfill partition's."""
 
@@ -174,7 +181,8 @@ def article_from_page(
         url=url,
         canonical_url=_canonical(url, cleaned.canonical_url),
         feed=feed.name,
-        site=feed.site or host_of(url),
+        site=feed.site or _publisher(cleaned.sitename) or host_of(url),
+        host=host_of(url),
         title=cleaned.title or entry.title,
         body=cleaned.body,
         description=cleaned.description or entry.summary,

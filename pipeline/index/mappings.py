@@ -58,7 +58,8 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "url": KEYWORD,
         "canonical_url": KEYWORD,
         "feed": KEYWORD,
-        "site": KEYWORD,
+        "site": KEYWORD,  # the publisher's name (issue 17); the URL's host is ``host``
+        "host": KEYWORD,
         **_text_fields("title", keyword=True),
         **_text_fields("body", indexed=False),
         **_text_fields("description"),
@@ -77,7 +78,8 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
         "lang_source": KEYWORD,
         "entities": {
             "properties": {
-                "name": KEYWORD,
+                # name.words: the name's words, so a search for "Putin" finds "Wladimir Putin"
+                "name": {"type": "keyword", "fields": {"words": {"type": "text"}}},
                 "type": KEYWORD,
                 "id": KEYWORD,
                 "mentions": {"type": "integer"},

@@ -14,12 +14,18 @@ names its monthly index, so the alias is read-only and there is never a second w
 Text fields carry language fields (``body_de`` with the stock ``german`` analyzer, ``body_en``
 with ``english``). Production Elasticsearch has these analyzers built in; the local development
 node gets them from the small analysis plugin in :mod:`pipeline.localnode`, so one template serves
-both. Bump TEMPLATE_VERSION on any mapping change: additive changes are applied in place,
-breaking ones go through ``python -m pipeline reindex``.
+both. Additive mapping changes (a new field, a new sub-field) keep the version: the template
+carries a digest of the mappings in ``_meta``, a template whose digest differs is put again and
+the new fields are added to the existing indices of this version in place (issue 17 added
+``host`` and ``entities.name.words`` this way; documents indexed before keep them unset until
+they are written again). Bump TEMPLATE_VERSION on a breaking change only: it goes through
+``python -m pipeline reindex``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -51,12 +57,17 @@ log = logging.getLogger(__name__)
 TEMPLATE_VERSION = 8  # 6: lsh_bands without doc values; 7: body not indexed, body_std; 8: published_day/_offset
 
 
+def mappings_digest() -> str:
+    """A short digest of the article mappings: a stored template with another digest is stale."""
+    return hashlib.sha256(json.dumps(ARTICLE_MAPPINGS, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def template_body(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSION) -> dict[str, Any]:
     return {
         "index_patterns": [article_pattern(settings.index_alias, version)],
         "priority": 200,
         "version": version,
-        "_meta": {"managed_by": "news-pipeline"},
+        "_meta": {"managed_by": "news-pipeline", "mappings_digest": mappings_digest()},
         "allow_auto_create": False,  # only ensure_article_index creates an article index
         "template": {
             "aliases": {settings.index_alias: {}},  # read alias only: writes name their index
@@ -111,8 +122,9 @@ def ensure_index(es: Elasticsearch, settings: ElasticsearchSettings) -> bool:
 
 
 def _template_current(stored: list[dict[str, Any]], settings: ElasticsearchSettings) -> bool:
-    """The stored template is this version and carries the alias and the auto-create refusal (a
-    template of the same version stored before issue 16 lacks both and is put again)."""
+    """The stored template is this version, carries the alias and the auto-create refusal (a
+    template of the same version stored before issue 16 lacks both and is put again) and the
+    current mappings (their digest: an additive mapping change is put again, in place)."""
     if len(stored) != 1:
         return False
     body = stored[0]["index_template"]
@@ -120,6 +132,7 @@ def _template_current(stored: list[dict[str, Any]], settings: ElasticsearchSetti
         body.get("version") == TEMPLATE_VERSION
         and body.get("allow_auto_create") is False
         and settings.index_alias in body.get("template", {}).get("aliases", {})
+        and body.get("_meta", {}).get("mappings_digest") == mappings_digest()
     )
 
 
