@@ -129,24 +129,62 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    """Search; a date it cannot read is one line and exit 2 (before Elasticsearch is asked), a
+    search that failed on a shard is one line and exit 1 (never "0 hits")."""
     from elasticsearch import NotFoundError
 
-    from pipeline.search import SearchFilters, format_hits, search_articles
+    from pipeline.search import (
+        SearchError,
+        SearchFilters,
+        format_hits,
+        json_lines,
+        parse_day,
+        search_articles,
+    )
 
+    days: dict[str, str | None] = {}
+    for option, value in (("--from", args.date_from), ("--to", args.date_to)):
+        try:
+            days[option] = parse_day(value) if value else None
+        except ValueError as exc:
+            print(f"error: {option}: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     settings = load_settings(args.config)
     filters = SearchFilters(
-        lang=args.lang, site=args.site, entity=args.entity, date_from=args.date_from, date_to=args.date_to
+        lang=args.lang, site=args.site, entity=args.entity, date_from=days["--from"], date_to=days["--to"],
+        entity_names=_entity_aliases(settings.config_dir, args.entity),
     )
     try:
         resp = search_articles(
             checked_client(settings.elasticsearch), settings.elasticsearch.index_alias, args.query,
-            size=args.size, filters=filters, stories=args.stories,
+            size=args.size, filters=filters, stories=args.stories, body=args.body,
         )
     except NotFoundError:
         print(f"no index {settings.elasticsearch.index_alias!r} yet: run an ingestion first", file=sys.stderr)
         return 1
-    print(json.dumps(resp, ensure_ascii=False) if args.json else format_hits(resp))
+    except SearchError as exc:
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 1
+    if args.json:
+        for record in json_lines(resp):
+            print(json.dumps(record, ensure_ascii=False))
+    else:
+        print(format_hits(resp))
     return 0
+
+
+def _entity_aliases(config_dir: str, entity: str | None) -> tuple[str, ...]:
+    """The canonical names ``entity`` is an alias of in the gazetteer (``Tokayev`` ->
+    "Kassym-Schomart Tokajew"), when one alias covers the whole of it."""
+    if not entity or not entity.strip():
+        return ()
+    from pathlib import Path
+
+    from pipeline.entities.gazetteer import load_gazetteer
+
+    text = entity.strip()
+    return tuple(m.entry.name for m in load_gazetteer(Path(config_dir) / "entities").find(text)
+                 if m.start == 0 and m.end == len(text))
 
 
 def _cmd_serve_sample(args: argparse.Namespace) -> int:
@@ -239,16 +277,23 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--json", action="store_true", help="print the per-partition reports as JSON")
     backfill.set_defaults(func=_cmd_backfill)
 
-    search = sub.add_parser("search", help="full-text search over the indexed articles")
-    search.add_argument("query")
+    search = sub.add_parser(
+        "search", help="full-text search over the indexed articles",
+        description='Every word is required; "..." is a phrase, a | b either, -word excludes, prefix* a prefix '
+                    "(Elasticsearch simple_query_string, default operator AND). An empty query \"\" lists all.",
+    )
+    search.add_argument("query", help='words (all required), "phrases", a | b, -not, prefix*')
     search.add_argument("--lang", help="only this language (ISO 639-1, e.g. de)")
-    search.add_argument("--site", help="only this site (host)")
-    search.add_argument("--entity", help="only articles mentioning this canonical entity name")
-    search.add_argument("--from", dest="date_from", help="published on or after (e.g. 2022-01-01)")
-    search.add_argument("--to", dest="date_to", help="published on or before")
-    search.add_argument("--stories", action="store_true", help="one hit per story, with its outlet count")
-    search.add_argument("--size", type=int, default=5)
-    search.add_argument("--json", action="store_true", help="print the raw response")
+    search.add_argument("--site", help="only this site: its publisher name as in the sites facet, or its host")
+    search.add_argument("--entity", help="only articles mentioning this entity: its name, an alias, a whole word "
+                                         "of its name (Putin) or its id (Q7747)")
+    search.add_argument("--from", dest="date_from", metavar="DAY", help="published on or after this day as the outlet wrote it "
+                                                         "(YYYY-MM-DD or DD.MM.YYYY)")
+    search.add_argument("--to", dest="date_to", metavar="DAY", help="published on or before this day (YYYY-MM-DD or DD.MM.YYYY)")
+    search.add_argument("--stories", action="store_true", help="one hit per story, with its article count")
+    search.add_argument("--size", type=int, default=5, help="hits to show (default 5)")
+    search.add_argument("--json", action="store_true", help="one JSON document per hit and line, for scripts")
+    search.add_argument("--body", action="store_true", help="with --json: include the article text")
     search.set_defaults(func=_cmd_search)
 
     serve = sub.add_parser("serve-sample", help="serve the bundled sample news site")
