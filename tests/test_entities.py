@@ -3,6 +3,9 @@
 The session fixture trains ``spacy.blank("de")`` + ``ner`` on tests/data/ner/train_de.jsonl and
 saves it with ``nlp.to_disk``; the extractor then loads that directory like any configured model,
 so the load-once cache and the batched ``nlp.pipe`` path are the ones production uses.
+
+The shipped German model (models/de_germeval_ner, GermEval 2014) is tested at the end: it is the
+default for ``de`` when ``de_core_news_md`` is not installed, and loaded once for the session.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from spacy.util import is_package as spacy_is_package
 
 from pipeline.config import ConfigError
 from pipeline.entities import EntityExtractor, GazetteerError, load_gazetteer
+from pipeline.entities import models as entity_models
 from pipeline.entities.extractor import DEFAULT_CONFIG_DIR
-from pipeline.entities.models import clear_cache, load_model
+from pipeline.entities.models import SHIPPED_MODELS, clear_cache, load_model, resolve_model
 from pipeline.entities.training import train_ner
 
 SEEDS = sorted((Path(__file__).parent / "data" / "ner" / "seeds").glob("*.txt"))
@@ -250,7 +255,10 @@ def test_batch_keeps_order_and_handles_empty_and_other_languages(extractor: Enti
     ]
 
 
-def test_missing_model_warns_once_and_gazetteer_still_works(caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_model_warns_once_and_gazetteer_still_works(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entity_models, "SHIPPED_MODELS", {})  # a language the repository ships no model for
     clear_cache()
     caplog.set_level(logging.WARNING, logger="pipeline.entities")
     ex = EntityExtractor(models={"de": "de_core_news_md"})
@@ -264,6 +272,7 @@ def test_missing_model_warns_once_and_gazetteer_still_works(caplog: pytest.LogCa
     msg = warnings[0].getMessage()
     assert "not installed" in msg and "python -m spacy download de_core_news_md" in msg
     assert "gazetteer only" in msg
+    clear_cache()  # the next tests resolve de_core_news_md to the shipped model again
 
 
 def test_missing_model_directory_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -314,3 +323,88 @@ def test_malformed_gazetteer_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("entities: [\n", encoding="utf-8")
     with pytest.raises(GazetteerError, match="not valid YAML"):
         load_gazetteer(tmp_path)
+
+
+# --- the shipped German model (GermEval 2014) ---------------------------------------------------
+
+SHIPPED_DE = SHIPPED_MODELS["de"]
+needs_shipped = pytest.mark.skipif(
+    not (SHIPPED_DE / "meta.json").exists(), reason="models/de_germeval_ner not in this checkout"
+)
+de_core_installed = spacy_is_package("de_core_news_md")
+# What the shipped model finds in seeds 002 and 003 (it finds more, and some noise besides: F1 on
+# GermEval is ~0.53; these are the clear names it must not lose when it is retrained).
+SHIPPED_FINDS_IN_SEEDS = {
+    ("Wladimir Putin", "PER"),
+    ("Kassym-Schomart Tokajew", "PER"),
+    ("Antony Blinken", "PER"),
+    ("Kasachstan", "LOC"),
+    ("Russland", "LOC"),
+    ("Almaty", "LOC"),
+    ("China", "LOC"),
+    ("dpa", "ORG"),
+}
+SHIPPED_HELD_OUT = (
+    "Bundeskanzler Olaf Scholz hat in Berlin lange mit Wladimir Putin telefoniert. "
+    "Jens Stoltenberg warnte in Brüssel vor weiteren Angriffen auf Polen, sagte die Nato."
+)
+SHIPPED_HELD_OUT_FINDS = [
+    ("Olaf Scholz", "PER"),
+    ("Berlin", "LOC"),
+    ("Jens Stoltenberg", "PER"),
+    ("Brüssel", "LOC"),
+    ("Polen", "LOC"),
+    ("Nato", "ORG"),
+]
+
+
+@needs_shipped
+@pytest.mark.skipif(de_core_installed, reason="de_core_news_md is installed: it wins over the shipped model")
+def test_shipped_model_is_the_default_for_de(caplog: pytest.LogCaptureFixture) -> None:
+    clear_cache()
+    caplog.set_level(logging.WARNING, logger="pipeline.entities")
+    ex = EntityExtractor()  # config/entities/models.yaml: de: de_core_news_md, not installed here
+    assert ex.models["de"] == "de_core_news_md"
+    assert resolve_model("de", "de_core_news_md") == str(SHIPPED_DE)
+    nlp = load_model(resolve_model("de", "de_core_news_md"))
+    assert nlp is not None and set(nlp.get_pipe("ner").labels) == {"PER", "LOC", "ORG", "OTH"}
+    ex.extract_batch([("Putin sprach in Moskau.", "de")] * 3)
+    EntityExtractor().extract("Putin", "de")
+    msgs = [r.getMessage() for r in caplog.records if "de_core_news_md" in r.getMessage()]
+    assert len(msgs) == 1 and "de_germeval_ner" in msgs[0] and "not installed" in msgs[0]
+
+
+def test_configured_path_and_installed_package_win_over_the_shipped_model(model_dir: Path) -> None:
+    assert resolve_model("de", str(model_dir)) == str(model_dir)
+    missing = str(model_dir.parent / "nope")
+    assert resolve_model("de", missing) == missing  # a missing directory is reported, not replaced
+    # "spacy" stands for any installed distribution: an installed package is loaded as configured
+    assert resolve_model("de", "spacy") == "spacy"
+    assert resolve_model("fr", "fr_core_news_sm") == "fr_core_news_sm"  # no shipped French model
+    ex = EntityExtractor(models={"de": str(model_dir)})
+    assert ex.extract("Olaf Scholz besuchte Berlin.", "de")  # the configured test network runs
+
+
+@pytest.fixture(scope="session")
+def shipped_extractor() -> EntityExtractor:
+    if not (SHIPPED_DE / "meta.json").exists():
+        pytest.skip("models/de_germeval_ner not in this checkout")
+    return EntityExtractor(models={"de": str(SHIPPED_DE)})
+
+
+@needs_shipped
+def test_shipped_model_finds_people_places_and_organisations_of_a_seed() -> None:
+    nlp = load_model(str(SHIPPED_DE))
+    assert nlp is not None
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS if p.name[:3] in ("002", "003")]
+    found = {(e.text, e.label_) for doc in nlp.pipe(texts) for e in doc.ents}
+    for expected in SHIPPED_FINDS_IN_SEEDS:
+        assert expected in found, (expected, sorted(found))
+
+
+@needs_shipped
+def test_shipped_model_keeps_unlinked_names(shipped_extractor: EntityExtractor) -> None:
+    ents = {e["name"]: e for e in shipped_extractor.extract(SHIPPED_HELD_OUT, "de")}
+    for name, etype in SHIPPED_HELD_OUT_FINDS:
+        assert ents[name]["type"] == etype and ents[name]["id"] is None, ents
+    assert ents["Wladimir Putin"]["id"] == "Q7747"  # the gazetteer still links what it knows
