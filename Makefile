@@ -53,7 +53,7 @@ lint: setup
 	$(BIN)/ruff check pipeline dags tests scripts
 
 es-start: setup
-	@$(BIN)/python -m pipeline es start
+	@$(BIN)/python -m pipeline es start > /dev/null  # its stderr says where; stdout repeats the URL for scripts
 
 es-stop: setup
 	$(BIN)/python -m pipeline es stop
