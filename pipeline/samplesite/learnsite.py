@@ -22,9 +22,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
+
+from pipeline.samplesite.quiet import QuietHandler
 
 ARTICLE_COUNT = 40
 PROMO_LINE = ("Unterstützen Sie unabhängigen Lokaljournalismus: Mit einem Digitalabo für 4,90 Euro im Monat "
@@ -195,20 +197,9 @@ def render_feed(articles: list[LearnArticle], base: str, *, lists: bool) -> str:
             f'<link>{base}/</link><description>Lokalnachrichten</description>{"".join(items)}</channel></rss>\n')
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: str, content_type: str) -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

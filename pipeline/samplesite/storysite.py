@@ -24,10 +24,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Self
 
 from pipeline.samplesite.learnsite import PROMO_LINE, RELATED_HEADING, _chrome_bottom, _chrome_top, _head
+from pipeline.samplesite.quiet import QuietHandler
 
 BACKGROUND = (
     ("Kassym-Schomart Tokajew hatte das Amt 2019 von Nursultan Nasarbajew übernommen, der das Land seit "
@@ -170,12 +171,8 @@ def render_feed(pages: list[StoryPage], base: str) -> str:
             f'<link>{base}/</link><description>Nachrichten</description>{items}</channel></rss>\n')
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         site = self.server.site
@@ -191,13 +188,6 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.NOT_FOUND, "<html><body><h1>Nicht gefunden</h1></body></html>", "text/html")
 
-    def _send(self, status: int, body: str, content_type: str) -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 class _Server(ThreadingHTTPServer):
