@@ -165,11 +165,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
     except SearchError as exc:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
         return 1
-    if args.json:
-        for record in json_lines(resp):
-            print(json.dumps(record, ensure_ascii=False))
-    else:
-        print(format_hits(resp))
+    try:
+        if args.json:
+            for record in json_lines(resp):
+                print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(format_hits(resp))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `search --json | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -89,9 +89,11 @@ def test_cli_backfills_three_days_from_archive_pages_sitemap_and_warc(
     es.indices.refresh(index=alias)
     assert es.count(index=alias)["count"] == 18
 
-    # WARC pages: fetched_at is the capture time, the site is the archived host, dates come from the page
+    # WARC pages: fetched_at is the capture time, the site is the page's publisher (JSON-LD) and the
+    # host the archived one, dates come from the page
     doc = es.search(index=alias, query={"term": {"url": warc_urls[0]}})["hits"]["hits"][0]["_source"]
-    assert doc["fetched_at"].startswith("2022-01-10T12:00:00") and doc["site"] == "warc.example.net"
+    assert doc["fetched_at"].startswith("2022-01-10T12:00:00") and doc["site"] == "Sample-Archiv"
+    assert doc["host"] == "warc.example.net"
     assert doc["feed"] == "warc" and doc["lang"] == "de" and doc["published_at"].startswith("2022-01-10")
     # an archive article carries its own date (JSON-LD) and is German
     first = archive_articles()[0]

@@ -123,6 +123,7 @@ def _snapshot(es: Elasticsearch, alias: str) -> dict[str, Any]:
             "lang": src.get("lang"),
             "published_at": src.get("published_at"),
             "site": src.get("site"),
+            "host": src.get("host"),
             "feed": src.get("feed"),
             "entities": sorted(e.get("name", "") for e in src.get("entities") or []),
         }
@@ -226,7 +227,7 @@ def test_parallel_dag_on_two_node_cluster_matches_serial_single_node_run(
     differing = {k: (reference["docs"][k], v) for k, v in result["docs"].items() if v != reference["docs"][k]}
     assert not differing, f"documents differ (reference, parallel): {differing}"
     assert result["search"] == reference["search"] and all(result["search"].values())
-    assert {d["site"] for d in result["docs"].values()} == {"127.0.0.1", SECOND_HOST}
+    assert {d["host"] for d in result["docs"].values()} == {"127.0.0.1", SECOND_HOST}
 
     # the two mapped ingest tasks really ran at the same time, in different processes
     assert len(mapped) == 2 and {s.state for s in mapped} == {"success"}, f"mapped tasks {spans}"
