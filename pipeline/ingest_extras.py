@@ -88,7 +88,9 @@ class RunExtras:
                 entry = self.held.setdefault((self.site_of(article.url), rule), [0, 0.0, article.url])
                 entry[0] += 1
                 entry[1] = max(entry[1], share)
-        self._run(article.site).add(article)
+        # canaries and profiles stay keyed by the feed's site or the host (site_of), as the page's
+        # own publisher name (article.site, issue 17) would split one site's history in two
+        self._run(self.site_of(article.url)).add(article)
         if self.store is not None and cleaned.observed is not None:
             self.store.observe(self.site_of(article.url), article.doc_id, learnable_keys(cleaned.observed, cleaned.body),
                                minhash(cleaned.body) if cleaned.body else None)
