@@ -215,7 +215,9 @@ def articles_per_second(nlp: Language, n: int = 100) -> float:
     return best
 
 
-def train(nlp: Language, train_ex: list[Example], tune: list[Example], epochs: int) -> tuple[int, list[dict]]:
+def train(
+    nlp: Language, train_ex: list[Example], tune: list[Example], epochs: int, dropout: float = 0.2
+) -> tuple[int, list[dict]]:
     """Seeded training; after each epoch F1 on ``tune``; the weights of the best epoch are kept."""
     spacy.util.fix_random_seed(SEED)
     rng = random.Random(SEED)
@@ -228,7 +230,7 @@ def train(nlp: Language, train_ex: list[Example], tune: list[Example], epochs: i
         rng.shuffle(data)
         losses: dict[str, float] = {}
         for batch in spacy.util.minibatch(data, size=16):
-            nlp.update(batch, sgd=optimizer, drop=0.2, losses=losses)
+            nlp.update(batch, sgd=optimizer, drop=dropout, losses=losses)
         row: dict = {"epoch": epoch, "loss": float(losses.get("ner", 0.0)), "secs": time.perf_counter() - t0}
         row.update(scores(nlp, tune))
         if row["F1"] > best_f1:
@@ -243,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--arch", choices=sorted(ARCHITECTURES), default="cnn96x4")
     ap.add_argument("--epochs", type=int, default=12, help="at most; the best epoch on tune is kept")
+    ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--out", type=Path, help="save the pipeline here (nlp.to_disk)")
     ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--speed", type=Path, nargs="+", metavar="MODEL_DIR",
@@ -260,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     train_ex = [to_example(nlp, w, t) for i, (w, t) in enumerate(sents) if i % 10 != 9]
     heldout = [to_example(nlp, w, t) for w, t in read_germeval(args.data / "NER-de-dev.tsv")]
     t0 = time.perf_counter()
-    best, history = train(nlp, train_ex, tune, args.epochs)
+    best, history = train(nlp, train_ex, tune, args.epochs, args.dropout)
     result = {
         "arch": args.arch,
+        "dropout": args.dropout,
         "best_epoch": best,
         "epochs": args.epochs,
         "train_secs": round(time.perf_counter() - t0, 1),
