@@ -328,9 +328,6 @@ def test_malformed_gazetteer_is_a_clear_error(tmp_path: Path) -> None:
 # --- the shipped German model (GermEval 2014) ---------------------------------------------------
 
 SHIPPED_DE = SHIPPED_MODELS["de"]
-needs_shipped = pytest.mark.skipif(
-    not (SHIPPED_DE / "meta.json").exists(), reason="models/de_germeval_ner not in this checkout"
-)
 de_core_installed = spacy_is_package("de_core_news_md")
 # What the shipped model finds in seeds 002 and 003 (it finds more, and some noise besides: F1 on
 # GermEval is ~0.53; these are the clear names it must not lose when it is retrained).
@@ -358,7 +355,6 @@ SHIPPED_HELD_OUT_FINDS = [
 ]
 
 
-@needs_shipped
 @pytest.mark.skipif(de_core_installed, reason="de_core_news_md is installed: it wins over the shipped model")
 def test_shipped_model_is_the_default_for_de(caplog: pytest.LogCaptureFixture) -> None:
     clear_cache()
@@ -387,12 +383,10 @@ def test_configured_path_and_installed_package_win_over_the_shipped_model(model_
 
 @pytest.fixture(scope="session")
 def shipped_extractor() -> EntityExtractor:
-    if not (SHIPPED_DE / "meta.json").exists():
-        pytest.skip("models/de_germeval_ner not in this checkout")
+    assert (SHIPPED_DE / "meta.json").exists(), "models/de_germeval_ner is part of the repository"
     return EntityExtractor(models={"de": str(SHIPPED_DE)})
 
 
-@needs_shipped
 def test_shipped_model_finds_people_places_and_organisations_of_a_seed() -> None:
     nlp = load_model(str(SHIPPED_DE))
     assert nlp is not None
@@ -402,7 +396,6 @@ def test_shipped_model_finds_people_places_and_organisations_of_a_seed() -> None
         assert expected in found, (expected, sorted(found))
 
 
-@needs_shipped
 def test_shipped_model_keeps_unlinked_names(shipped_extractor: EntityExtractor) -> None:
     ents = {e["name"]: e for e in shipped_extractor.extract(SHIPPED_HELD_OUT, "de")}
     for name, etype in SHIPPED_HELD_OUT_FINDS:
