@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _status(es, alias: str, day) -> str | None:
-    doc = es.options(ignore_status=404).get(index=backfill_index(alias), id=state.partition_id("archive", day))
+    # 503 while the state index the subprocess just created is still recovering its shard
+    doc = es.options(ignore_status=(404, 503)).get(index=backfill_index(alias), id=state.partition_id("archive", day))
     return doc.get("_source", {}).get("status") if doc.get("found") else None
 
 
@@ -40,9 +41,10 @@ def test_ctrl_c_stops_cleanly_records_interrupted_and_the_rerun_resumes(es, es_u
             [sys.executable, "-m", "pipeline", "--config", str(config_dir), "backfill", "--from", FROM, "--to", TO],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while _status(es, alias, DAYS[0]) != "running" and time.monotonic() < deadline:
             time.sleep(0.2)
+        assert _status(es, alias, DAYS[0]) == "running", "the backfill never started its first partition"
         time.sleep(1.5)  # in the middle of the first day's pages
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
