@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # task supervisors notice a finished task within 1 s, not 5 (see docker-compose.yml)
 export AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL ?= 1
 
-.PHONY: setup run test lint es-start es-stop es-status airflow-db clean
+.PHONY: setup run airflow test lint es-start es-stop es-status airflow-db clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,12 @@ airflow-db: setup
 ## run: set up, start local Elasticsearch, ingest the bundled sample site through the DAG, search
 run: setup airflow-db es-start
 	@$(BIN)/python scripts/run_demo.py
+
+## airflow: Airflow 3 standalone (scheduler, DAG processor, triggerer, UI) on 127.0.0.1:$(AIRFLOW_PORT);
+## starts Elasticsearch and the sample site as the config needs them; Ctrl-C stops it (README, docs/airflow.md)
+AIRFLOW_PORT ?= 8080
+airflow: setup airflow-db
+	@AIRFLOW_PORT=$(AIRFLOW_PORT) $(BIN)/python scripts/airflow_standalone.py
 
 ## test: the whole test suite against a real local Elasticsearch node and real local HTTP servers
 test: setup

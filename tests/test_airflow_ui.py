@@ -1,0 +1,181 @@
+"""`make airflow`: Airflow standalone on a chosen port, a run triggered through the REST API.
+
+Started the way a user starts it (``make airflow AIRFLOW_PORT=N``), with its own AIRFLOW_HOME and
+without the venv on PATH (the failure of issue 17: standalone starts its children by name), on a
+port other than 8080 (the other failure: tasks reach the execution API through the base URL). The
+run is triggered through the public API, not ``airflow dags test``, so the scheduler, the pool,
+the LocalExecutor and the task processes all take part. The config schedules news_ingest on
+29 February only, so unpausing it creates no run of a missed slot and the triggered run is the
+only one (the README: unpausing starts the run of the last missed slot at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.airflow_local import free_port
+from tests.conftest import ROOT, sample_feeds, write_config
+
+STARTUP_TIMEOUT_S = 420  # migrate (about 45 s) + standalone start-up, on a busy 2-core machine
+RUN_TIMEOUT_S = 300
+
+
+def _listeners(port: int) -> set[str]:
+    """Local addresses listening on TCP ``port`` (IPv4 and IPv6), from /proc/net."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.add(address)
+    return found
+
+
+class Standalone:
+    """`make airflow` in its own session, its output in a file."""
+
+    def __init__(self, env: dict[str, str], port: int, out: Path) -> None:
+        self.env, self.port, self.out = env, port, out
+        self.home = Path(env["AIRFLOW_HOME"])
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.standalone_pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def start(self) -> str:
+        with self.out.open("wb") as out:
+            self.proc = subprocess.Popen(["make", "-s", "airflow", f"AIRFLOW_PORT={self.port}"], cwd=ROOT,
+                                         env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while "Airflow is up" not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"make airflow did not come up:\n{self.output()}\n{self._log_tail()}")
+            with contextlib.suppress(OSError, ValueError):
+                self.standalone_pid = int((self.home / "standalone.pid").read_text())
+            time.sleep(1)
+        self.standalone_pid = int((self.home / "standalone.pid").read_text())
+        time.sleep(0.5)  # the rest of the banner
+        return self.output()
+
+    def _log_tail(self, lines: int = 40) -> str:
+        with contextlib.suppress(OSError):
+            return "".join((self.home / "standalone.log").read_text(errors="replace").splitlines(True)[-lines:])
+        return "(no standalone.log)"
+
+    def stop(self) -> None:
+        """Ctrl-C, as in a terminal: SIGINT to make's process group (make and the launcher; the
+        launcher forwards it to standalone, which runs in a session of its own)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def leftovers(self) -> bool:
+        """True if standalone's process group outlived the launcher (then it is killed here)."""
+        if self.standalone_pid is None:
+            return False
+        try:
+            os.killpg(self.standalone_pid, 0)
+        except ProcessLookupError:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.standalone_pid, signal.SIGKILL)
+        return True
+
+
+@pytest.fixture
+def standalone(tmp_path: Path, es_url: str, sample_site: str, alias: str) -> Iterator[Standalone]:
+    config_dir = write_config(tmp_path / "config", es_url=es_url, alias=alias,
+                              feeds=sample_feeds(sample_site, "rss", "atom"))
+    main = yaml.safe_load((config_dir / "pipeline.yaml").read_text())
+    main["schedule"] = {"cron": "0 0 29 2 *"}  # no slot since start_date: unpausing starts nothing
+    (config_dir / "pipeline.yaml").write_text(yaml.safe_dump(main))
+    venv_bin = str(Path(sys.executable).parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_"))}
+    env.update(
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+        NEWS_CONFIG_DIR=str(config_dir),
+        PATH=os.pathsep.join(p for p in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p != venv_bin),
+        AIRFLOW__CORE__PARALLELISM="3",
+    )
+    for name in ("NEWS_PIPELINE_STATE_DIR", "NEWS_PIPELINE_CACHE_DIR"):  # the local node's, if moved
+        if name in os.environ:
+            env[name] = os.environ[name]
+    server = Standalone(env, free_port(), tmp_path / "make-airflow.out")
+    try:
+        yield server
+    finally:
+        server.stop()
+        assert not server.leftovers(), "airflow standalone's processes outlived make airflow"
+        assert _listeners(server.port) == set(), "something still listens on the Airflow port"
+
+
+def test_make_airflow_runs_a_triggered_dag_run(standalone: Standalone, es, alias: str) -> None:
+    banner = standalone.start()
+    assert f"Airflow is up: {standalone.url}" in banner
+    assert "login:         admin / " in banner
+    assert "news_ingest (paused), news_backfill (paused)" in banner
+    assert "standalone.log" in banner
+    assert "No such file or directory" not in banner + (standalone.home / "standalone.log").read_text(errors="replace")
+    assert _listeners(standalone.port) == {"0100007F"}  # 127.0.0.1 only
+
+    user, password = next(iter(json.loads(
+        (standalone.home / "simple_auth_manager_passwords.json.generated").read_text()).items()))
+    with httpx.Client(base_url=standalone.url, timeout=30) as api:
+        token = api.post("/auth/token", json={"username": user, "password": password}).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        dags = {d["dag_id"]: d for d in api.get("/api/v2/dags", params={"dag_id_pattern": "news_"}).json()["dags"]}
+        assert {"news_ingest", "news_backfill"} <= set(dags)
+        assert api.get("/api/v2/importErrors").json()["total_entries"] == 0
+
+        # a paused DAG queues a triggered run and says nothing
+        created = api.post("/api/v2/dags/news_ingest/dagRuns", json={"logical_date": None})
+        assert created.status_code == 200, created.text
+        run_id = created.json()["dag_run_id"]
+        time.sleep(5)
+        assert api.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()["state"] == "queued"
+
+        assert api.patch("/api/v2/dags/news_ingest", json={"is_paused": False}).json()["is_paused"] is False
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while (state := api.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()["state"]) not in (
+            "success", "failed"
+        ):
+            assert time.monotonic() < deadline, f"run {run_id} still {state} after {RUN_TIMEOUT_S} s"
+            time.sleep(2)
+        tasks = api.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        states = {(t["task_id"], t["map_index"]): t["state"] for t in tasks}
+        assert state == "success", f"{states}\n{standalone._log_tail()}"
+        assert set(states.values()) == {"success"}
+        assert {task for task, _ in states} == {"prepare_index", "list_feeds", "ingest_group", "summarize",
+                                                "announce_articles"}
+        runs = api.get("/api/v2/dags/news_ingest/dagRuns").json()["dag_runs"]
+        assert [r["dag_run_id"] for r in runs] == [run_id]  # unpausing added no run of a missed slot
+
+    es.indices.refresh(index=alias)
+    assert es.count(index=alias)["count"] == 5  # the five sample articles, from both feeds
