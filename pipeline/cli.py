@@ -178,8 +178,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _entity_aliases(config_dir: str, entity: str | None) -> tuple[str, ...]:
-    """The canonical names ``entity`` is an alias of in the gazetteer (``Tokayev`` ->
-    "Kassym-Schomart Tokajew"), when one alias covers the whole of it."""
+    """The ids of the entities ``entity`` is a name of in the gazetteer (``Tokayev`` ->
+    "news:kassym-jomart-tokayev", ``Kasachstan`` -> "Q232"), when one name covers the whole of it."""
     if not entity or not entity.strip():
         return ()
     from pathlib import Path
@@ -187,7 +187,7 @@ def _entity_aliases(config_dir: str, entity: str | None) -> tuple[str, ...]:
     from pipeline.entities.gazetteer import load_gazetteer
 
     text = entity.strip()
-    return tuple(m.entry.name for m in load_gazetteer(Path(config_dir) / "entities").find(text)
+    return tuple(m.entry.id for m in load_gazetteer(Path(config_dir) / "entities").find(text)
                  if m.start == 0 and m.end == len(text))
 
 
@@ -210,6 +210,7 @@ def _cmd_kibana(args: argparse.Namespace) -> int:
         KibanaError,
         SavedObjectsError,
         check_saved_objects,
+        entity_labels,
         import_saved_objects,
     )
 
@@ -237,6 +238,7 @@ def _cmd_kibana(args: argparse.Namespace) -> int:
             api_key=os.environ.get("NEWS_KIBANA_API_KEY") or None,
             space=args.space or os.environ.get("NEWS_KIBANA_SPACE") or None,
             wait_timeout=args.wait,
+            labels=entity_labels(Path(load_settings(args.config).config_dir) / "entities", args.entity_language),
         )
     except (KibanaError, SavedObjectsError) as exc:
         print(f"kibana import failed: {exc}", file=sys.stderr)
@@ -316,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     kibana_import.add_argument("--file", help="saved objects NDJSON (default: config/kibana/news-pipeline.ndjson)")
     kibana_import.add_argument("--space", help="Kibana space id (default: $NEWS_KIBANA_SPACE or the default space)")
     kibana_import.add_argument("--wait", type=float, default=300.0, help="seconds to wait for Kibana (default 300)")
+    kibana_import.add_argument("--entity-language", default="en",
+                               help="language of the entity labels the panels show for entity ids (default en)")
     kibana.set_defaults(func=_cmd_kibana)
     add_quality_commands(sub)  # quality, reprocess, profiles (pipeline.cli_quality)
     return parser

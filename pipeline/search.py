@@ -59,8 +59,8 @@ def parse_day(text: str) -> str:
 class SearchFilters:
     """``site`` matches the publisher's name or the host (either case); ``entity`` matches an
     entity by its name, its id (``Q7747``), a word of its name (``Putin`` finds "Wladimir
-    Putin", ``Put`` does not) or, through ``entity_names``, the canonical names its aliases
-    resolve to (pipeline.cli looks them up in the gazetteer)."""
+    Putin", ``Put`` does not) or, through ``entity_names``, the ids of the entities its aliases
+    resolve to in any language (pipeline.cli looks them up in the gazetteer)."""
 
     lang: str | None = None
     site: str | None = None
@@ -103,14 +103,14 @@ def _any_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def _entity(entity: str, canonical: Iterable[str]) -> dict[str, Any]:
+def _entity(entity: str, ids: Iterable[str]) -> dict[str, Any]:
     """Whole words of the name, all of them (``entities.name.words``, standard analyzer), the
-    exact name or id, or a canonical name the input is an alias of."""
-    names = sorted({entity, *canonical})
+    exact name or id, or the id of an entity the input is a name of (``Kazakhstan`` finds the
+    German articles' "Kasachstan": both are Q232)."""
     return _any_of([
         {"match": {"entities.name.words": {"query": entity, "operator": "and"}}},
-        {"terms": {"entities.name": names}},
-        {"term": {"entities.id": entity}},
+        {"term": {"entities.name": entity}},
+        {"terms": {"entities.id": sorted({entity, *ids})}},
     ])
 
 
@@ -158,7 +158,9 @@ def search_articles(
     aggs: dict[str, Any] = {
         "sites": {"terms": {"field": "site", "size": 10}},
         "languages": {"terms": {"field": "lang", "size": 10}},
-        "entities": {"terms": {"field": "entities.name", "size": 10}},
+        # by id (one entity in every language), shown by the label of one article that has it
+        "entities": {"terms": {"field": "entities.id", "size": 10},
+                     "aggs": {"label": {"top_hits": {"size": 1, "_source": ["entities.id", "entities.name"]}}}},
     }
     if stories:
         extra["collapse"] = {"field": "story_id", "inner_hits": {"name": "outlets", "size": 0,
@@ -216,7 +218,16 @@ def summary(resp: dict[str, Any]) -> str:
 
 def _facet(resp: dict[str, Any], name: str) -> str:
     buckets = resp.get("aggregations", {}).get(name, {}).get("buckets", [])
-    return ", ".join(f"{b['key']} ({b['doc_count']})" for b in buckets) or "-"
+    return ", ".join(f"{_bucket_label(b)} ({b['doc_count']})" for b in buckets) or "-"
+
+
+def _bucket_label(bucket: dict[str, Any]) -> str:
+    """An entity id bucket shows the entity's name in one article that has it; others their key."""
+    for hit in bucket.get("label", {}).get("hits", {}).get("hits", []):
+        for ent in hit.get("_source", {}).get("entities", []):
+            if ent.get("id") == bucket["key"] and ent.get("name"):
+                return str(ent["name"])
+    return str(bucket["key"])
 
 
 def format_hits(resp: dict[str, Any]) -> str:

@@ -209,3 +209,41 @@ def test_node_stopped_mid_load_loses_and_duplicates_nothing_after_retry(alias) -
         es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
         es.close()
         node.stop()
+
+
+def test_entity_ids_and_linked_reach_an_index_made_before_them_and_facet_across_languages(es, es_url, alias) -> None:
+    """Issue 18: ``entities.linked`` is an additive field (the template's digest changes, the
+    version does not); one entity in two languages is one bucket of an ``entities.id`` facet."""
+    from pipeline.index.mappings import ARTICLE_MAPPINGS
+    from pipeline.index.template import template_body, template_name
+
+    settings = _settings(es_url, alias)
+    old = template_body(settings)
+    old["_meta"] = {**old["_meta"], "mappings_digest": "before-issue-18"}
+    entities = ARTICLE_MAPPINGS["properties"]["entities"]["properties"]
+    old["template"]["mappings"] = {**old["template"]["mappings"], "properties": {
+        **ARTICLE_MAPPINGS["properties"],
+        "entities": {"properties": {k: v for k, v in entities.items() if k != "linked"}}}}
+    es.indices.put_index_template(name=template_name(settings), **old)
+    index = article_index(alias, TEMPLATE_VERSION, "2022-01-10")
+    es.indices.create(index=index)
+    assert "linked" not in es.indices.get_mapping(index=index)[index]["mappings"]["properties"]["entities"]["properties"]
+    assert ensure_index(es, settings) is True
+    props = es.indices.get_mapping(index=index)[index]["mappings"]["properties"]["entities"]["properties"]
+    assert props["linked"] == {"type": "boolean"} and props["id"] == {"type": "keyword"}
+    kz = {"type": "LOC", "id": "Q232", "linked": True, "mentions": 2, "first_offset": 0}
+    nilsson = {"name": "Rasmus Nilsson", "type": "PER", "id": "news:rasmus-nilsson", "linked": False,
+               "mentions": 1, "first_offset": 30}
+    articles = [
+        replace(_article(1, body="Kasachstan ..."), lang="de", entities=[{**kz, "name": "Kasachstan"}, nilsson]),
+        replace(_article(2, body="Kazakhstan ..."), lang="en", entities=[{**kz, "name": "Kazakhstan"}]),
+    ]
+    assert index_articles(es, articles, settings).created == 2
+    es.indices.refresh(index=alias)
+    resp = es.search(index=alias, size=0, aggs={"ids": {"terms": {"field": "entities.id"}}})
+    assert {b["key"]: b["doc_count"] for b in resp["aggregations"]["ids"]["buckets"]} == {
+        "Q232": 2, "news:rasmus-nilsson": 1}
+    unlinked = es.search(index=alias, query={"term": {"entities.linked": False}})["hits"]["hits"]
+    assert [h["_source"]["lang"] for h in unlinked] == ["de"]
+    facet = search_articles(es, alias, "")["aggregations"]["entities"]["buckets"]
+    assert facet[0]["key"] == "Q232" and facet[0]["doc_count"] == 2

@@ -104,9 +104,10 @@ def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp
         if "Kasachstan" in doc["body"]:
             assert "Kasachstan" in names
         assert not names & {"Kasachstans", "Putins", "Tokajews", "OVKS", "CSTO"}
-    facet = es.search(index=alias, size=0, aggs={"e": {"terms": {"field": "entities.name", "size": 50}}})
+    facet = es.search(index=alias, size=0, aggs={"e": {"terms": {"field": "entities.id", "size": 50}}})
     counts = {b["key"]: b["doc_count"] for b in facet["aggregations"]["e"]["buckets"]}
-    assert counts["Kassym-Schomart Tokajew"] == 5 and counts["Wladimir Putin"] >= 4  # Kibana can facet
+    assert counts["news:kassym-jomart-tokayev"] == 5 and counts["Q7747"] >= 4  # Kibana facets on the id
+    assert counts["Q232"] == 5 and counts["iso3166:KZ-75"] == 4  # Kasachstan, Almaty
     # the syndicated versions of the same AFP report (seeds 000 and 001) are one story
     by_slug = {a.slug: docs[canonicalize(sample_site + a.path)] for a in load_articles()}
     first, second = by_slug["putin-keine-revolutionen"], by_slug["tokajew-versuchter-staatsstreich"]

@@ -98,7 +98,7 @@ def test_lens_layers_reference_their_data_view() -> None:
 def test_fields_referenced_cover_the_panels() -> None:
     fields = fields_referenced(_text())
     assert "" not in fields, "fields used by an object without exactly one data view"
-    assert {"published_at", "site", "lang", "entities.name", "story_id", "title"} <= fields[
+    assert {"published_at", "site", "lang", "entities.id", "story_id", "title"} <= fields[
         "news-pipeline-articles-dataview"
     ]
     assert {"finished_at", "run_id", "created", "updated", "unchanged", "failed"} <= fields[
@@ -108,6 +108,28 @@ def test_fields_referenced_cover_the_panels() -> None:
     # feed/fetch failures per feed and reason from the run log; undated articles by fetch time
     assert {"feed", "failures.stage", "failures.reason.keyword"} <= fields["news-pipeline-runs-dataview"]
     assert {"fetched_at", "site"} <= fields["news-pipeline-articles-fetched-dataview"]
+
+
+def test_top_entities_counts_by_id_and_import_shows_the_labels() -> None:
+    """Issue 18: the entity panel facets on ``entities.id`` (Kasachstan and Kazakhstan are one
+    bar); the import gives the data view a lookup id -> label in the language asked for."""
+    from pipeline.entities.extractor import DEFAULT_CONFIG_DIR
+    from pipeline.kibana import ARTICLES_DATA_VIEW, entity_labels, with_entity_labels
+
+    objects = {o["id"]: o for o in parse_ndjson(_text())}
+    lens = objects["news-pipeline-top-entities"]["attributes"]["state"]["datasourceStates"]["formBased"]
+    assert lens["layers"]["layer1"]["columns"]["col-entity"]["sourceField"] == "entities.id"
+    labels = entity_labels(DEFAULT_CONFIG_DIR, "de")
+    assert labels["Q232"] == "Kasachstan" and labels["iso3166:RU-MOW"] == "Moskau" and labels["Q7747"] == "Wladimir Putin"
+    assert entity_labels(DEFAULT_CONFIG_DIR, "en")["Q232"] == "Kazakhstan"
+    text = with_entity_labels(_text(), labels)
+    assert check_saved_objects(text) == [] and len(parse_ndjson(text)) == len(objects)
+    view = {o["id"]: o for o in parse_ndjson(text)}[ARTICLES_DATA_VIEW]
+    lookup = json.loads(view["attributes"]["fieldFormatMap"])["entities.id"]
+    assert lookup["id"] == "static_lookup"
+    assert {"key": "Q232", "value": "Kasachstan"} in lookup["params"]["lookupEntries"]
+    unchanged = [line for line in text.splitlines() if ARTICLES_DATA_VIEW not in line.split(",")[1]]
+    assert unchanged == [line for line in _text().splitlines() if ARTICLES_DATA_VIEW not in line.split(",")[1]]
 
 
 def test_fields_referenced_reads_json_encoded_strings() -> None:
@@ -153,7 +175,7 @@ def test_every_referenced_field_exists_in_real_elasticsearch(es: Any, alias: str
         document={
             "url": "https://example.invalid/a", "site": "example.invalid", "title": "Ein Titel",
             "lang": "de", "published_at": published, "story_id": "s1",
-            "entities": [{"name": "Kasachstan", "type": "LOC", "mentions": 2}],
+            "entities": [{"name": "Kasachstan", "type": "LOC", "id": "Q232", "linked": True, "mentions": 2}],
         },
         refresh=True,
     )
@@ -162,7 +184,7 @@ def test_every_referenced_field_exists_in_real_elasticsearch(es: Any, alias: str
         runlog_index(DEFAULT_ALIAS): _es_fields(es, runlog_index(alias)),
         deadletter_index(DEFAULT_ALIAS): _es_fields(es, deadletter_index(alias)),
     }
-    assert {"entities.name", "title.keyword", "published_at"} <= real[DEFAULT_ALIAS]
+    assert {"entities.name", "entities.id", "entities.linked", "title.keyword", "published_at"} <= real[DEFAULT_ALIAS]
     assert check_saved_objects(_text(), known_fields=real) == []
     # and the real mapping is what the offline check assumes: no field the check accepts is missing
     referenced = fields_referenced(_text())
@@ -308,6 +330,10 @@ def test_cli_import_uses_env_and_never_prints_the_password(
     assert cli_main(["-v", "kibana", "import"]) == 0
     ok = capsys.readouterr()
     assert "imported 13 saved object(s)" in ok.out
+    _name, posted = _multipart_file(next(r for r in fake_kibana.requests if r["method"] == "POST"))
+    view = next(o for o in parse_ndjson(posted.decode("utf-8")) if o["id"] == "news-pipeline-articles-dataview")
+    lookup = json.loads(view["attributes"]["fieldFormatMap"])["entities.id"]["params"]["lookupEntries"]
+    assert {"key": "Q232", "value": "Kazakhstan"} in lookup  # --entity-language defaults to en
     fake_kibana.import_response = {"success": False, "successCount": 0, "errors": [
         {"id": "x", "type": "lens", "error": {"type": "unknown", "message": "boom happened"}}]}
     assert cli_main(["-v", "kibana", "import", "--url", fake_kibana.url, "--space", "news"]) == 1

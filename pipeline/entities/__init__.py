@@ -1,7 +1,9 @@
-"""Enrichment stage: named entities with canonical names and Wikidata ids.
+"""Enrichment stage: named entities with stable ids and a label per language.
 
 ``EntityExtractor(config_dir, models).extract_batch([(text, lang), ...])`` returns, per text, a
-list of ``{name, type, id, mentions, first_offset}`` dicts: the ``entities`` field of the index.
+list of ``{name, type, id, linked, mentions, first_offset}`` dicts: the ``entities`` field of the
+index. ``id`` is the same in every language (Wikidata id, ``iso3166:…`` or ``news:<slug>``), ``name`` the
+label in the text's language.
 """
 
 from __future__ import annotations

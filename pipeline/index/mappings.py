@@ -81,7 +81,10 @@ ARTICLE_MAPPINGS: dict[str, Any] = {
                 # name.words: the name's words, so a search for "Putin" finds "Wladimir Putin"
                 "name": {"type": "keyword", "fields": {"words": {"type": "text"}}},
                 "type": KEYWORD,
+                # the same in every language: a Wikidata id (Q232), iso3166:XX-YY, or news:<slug>;
+                # facets count by id (issue 18), ``name`` is the label in the article's language
                 "id": KEYWORD,
+                "linked": {"type": "boolean"},  # false: a name NER found that the gazetteer does not know
                 "mentions": {"type": "integer"},
                 "first_offset": {"type": "integer"},
             }
