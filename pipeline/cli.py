@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def _cmd_es(args: argparse.Namespace) -> int:
-    from pipeline.localnode.cli import main as localnode_main
+    from pipeline.localnode.cli import run
 
-    return localnode_main(args.rest)
+    return run(args.es_command, args)
 
 
 def _cmd_setup_index(args: argparse.Namespace) -> int:
@@ -253,8 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging; tracebacks with errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    es = sub.add_parser("es", help="manage the local development Elasticsearch node (start|stop|status)")
-    es.add_argument("rest", nargs=argparse.REMAINDER)
+    from pipeline.localnode.cli import COMMANDS as ES_COMMANDS
+    from pipeline.localnode.cli import add_node_options
+
+    es = sub.add_parser("es", help="manage the local development Elasticsearch node (start|stop|status)",
+                        description="Manage the project's local Elasticsearch node on 127.0.0.1 (with --nodes N: "
+                                    "a local cluster). `make es-start`, `make es-stop`, `make es-status` call these.")
+    es_sub = es.add_subparsers(dest="es_command", required=True, title="commands")
+    for name, text in ES_COMMANDS.items():
+        add_node_options(es_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + "."))
     es.set_defaults(func=_cmd_es)
 
     sub.add_parser("setup-index", help="apply the index template and create the write index").set_defaults(

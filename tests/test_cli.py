@@ -159,6 +159,23 @@ def test_help_documents_the_exit_statuses() -> None:
     assert "exit status: 0 done; 1 done, but something failed" in text and "3 Elasticsearch unreachable" in text
 
 
+def test_es_help_lists_its_commands(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "pipeline", "es", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, check=True)
+    for command in ("start", "stop", "status"):  # each with its one-line description
+        assert any(line.split()[:1] == [command] and len(line.split()) > 1 for line in result.stdout.splitlines())
+    assert "rest" not in result.stdout
+    options = subprocess.run([sys.executable, "-m", "pipeline", "es", "start", "--help"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "--port" in options and "--nodes" in options
+    status = subprocess.run(
+        [sys.executable, "-m", "pipeline", "es", "status", "--port", str(_free_port())], cwd=ROOT,
+        env={**os.environ, "NEWS_PIPELINE_STATE_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+        check=True,
+    )
+    assert json.loads(status.stdout)["running"] is False
+
+
 def test_ingest_with_a_failing_feed_exits_1_and_lists_it(es_url, alias, sample_site, tmp_path) -> None:
     feeds = sample_feeds(sample_site, "http-500", "atom")
     config = write_config(tmp_path / "config", es_url=es_url, alias=alias, feeds=feeds, max_retries=0)

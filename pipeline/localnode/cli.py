@@ -20,12 +20,26 @@ from .errors import LocalNodeError
 from .node import LocalNode
 from .settings import JIT_OPTIONS, NodeSettings
 
+# the commands and what each does, for both command lines (this one and `python -m pipeline es`)
+COMMANDS = {
+    "start": "start the node (set up on first use), wait until healthy, print its URL",
+    "stop": "stop the node this project started on that port",
+    "status": "print the node's state as JSON (pid, URL, version, health)",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.localnode", description="Manage the project's local Elasticsearch node."
+        prog="python -m pipeline.localnode", description="Manage the project's local Elasticsearch node.",
+        epilog="commands: " + "; ".join(f"{name}: {text}" for name, text in COMMANDS.items()),
     )
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("command", choices=list(COMMANDS))
+    add_node_options(parser)
+    return parser
+
+
+def add_node_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command takes (they name the node: give ``stop`` and ``status`` the same)."""
     parser.add_argument(
         "--port", type=int, help="HTTP port (default: $NEWS_ES_LOCAL_PORT or 9200); transport uses port + 100"
     )
@@ -42,7 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--transport-port", type=int, help="first node's transport port (default: port + 100)")
     parser.add_argument("--cluster-name", help="cluster name (default: news-pipeline-local, with --nodes N: "
                         "news-pipeline-local-cluster); names the state directory, too")
-    return parser
 
 
 def _cluster_main(args: argparse.Namespace) -> int:
@@ -68,6 +81,12 @@ def _cluster_main(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 error)."""
     args = build_parser().parse_args(argv)
+    return run(args.command, args)
+
+
+def run(command: str, args: argparse.Namespace) -> int:
+    """Run ``command`` (start, stop, status) with the options of :func:`add_node_options`."""
+    args.command = command
     try:
         if args.nodes != 1:
             return _cluster_main(args)
