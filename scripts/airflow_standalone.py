@@ -68,7 +68,7 @@ def standalone_environ(port: int, home: Path, bin_dir: Path) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # default 32 worker processes, on 2 cores
-    env.setdefault("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1")  # README, "The DAG"
+    env.setdefault("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1")  # docs/airflow.md, "Running standalone by hand"
     return env
 
 

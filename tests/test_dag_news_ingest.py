@@ -141,7 +141,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
     [asset] = dag.get_task("announce_articles").outlets
     assert (asset.name, asset.uri) == (alias, f"x-elasticsearch://news_es/{alias}")
     # The pool is not created in the test DB: dag.test() runs tasks without the scheduler's pool
-    # check (a scheduler would leave them queued; README: "The DAG").
+    # check (a scheduler would leave them queued; docs/airflow.md: "The DAG").
     assert Pool.get_pool("news_fetch") is None
 
     first = _run(dag, monkeypatch, config_dir)
@@ -209,7 +209,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
 
 def test_streaming_run_polls_only_due_feeds(es, es_url, sample_site, alias, airflow_db, tmp_path, monkeypatch) -> None:
     # Elasticsearch through the Airflow connection news_es: the config's URL is a closed port, so
-    # every task that reached the index took the connection's endpoint (README: "The DAG").
+    # every task that reached the index took the connection's endpoint (docs/airflow.md: "The DAG").
     config_dir = write_config(
         tmp_path / "config", es_url="http://127.0.0.1:9", alias=alias, feeds=sample_feeds(sample_site, "rss", "atom")
     )

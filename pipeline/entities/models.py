@@ -31,7 +31,7 @@ DEFAULT_MATRIX_BACKEND = "numpy"
 # Pipelines the repository ships, per language: the default when the configured model is a
 # package name that is not installed (no spaCy model package can be installed from the registries
 # here). A configured directory, or an installed package, still wins. Trained by
-# scripts/train_ner.py on GermEval 2014 (CC BY 4.0, see README "Entities").
+# scripts/train_ner.py on GermEval 2014 (CC BY 4.0, see docs/entities.md).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_MODELS: dict[str, Path] = {"de": REPO_ROOT / "models" / "de_germeval_ner"}
 

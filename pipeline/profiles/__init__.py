@@ -1,5 +1,5 @@
 """Learned boilerplate: per-host profiles of recurring text blocks and container structures,
-kept in Elasticsearch and applied during cleaning (see README, "Learned boilerplate")."""
+kept in Elasticsearch and applied during cleaning (see docs/learned-boilerplate.md)."""
 
 from pipeline.profiles.apply import (
     LearnedRules,
