@@ -537,3 +537,18 @@ def test_unlinked_common_nouns_are_dropped_in_german(extractor: EntityExtractor)
     text = "Im Nachbarland galt Staatstrauer, nach Behördenangaben. Die Nato schwieg."
     spans = [_span(text, "Nachbarland", "LOC"), _span(text, "Behördenangaben", "LOC"), _span(text, "Nato", "ORG")]
     assert [e["name"] for e in extractor._link(text, spans, "de")] == ["Nato"]  # organisations take articles
+
+
+def test_places_yaml_chooses_the_package_records(tmp_path: Path) -> None:
+    (tmp_path / "places.yaml").write_text("regions_of: [KZ]\n", encoding="utf-8")
+    gaz = load_gazetteer(tmp_path)
+    assert gaz.get(ALMATY) is not None and gaz.get("iso3166:RU-SPE") is None  # no regions of Russia
+    assert gaz.get(MOSCOW) is not None and gaz.get(MOSCOW).label("de") == "Moskau"  # but its capital
+    assert gaz.get(KZ).label("fr") == "Kazakhstan" and gaz.get(KZ).type == "LOC"
+    (tmp_path / "places.yaml").write_text("enabled: false\n", encoding="utf-8")
+    (tmp_path / "people.yaml").write_text("entities:\n  - name: Rasmus Nilsson\n    type: PER\n", encoding="utf-8")
+    gaz = load_gazetteer(tmp_path)
+    assert [(e.id, e.label("ru")) for e in gaz.entries] == [("news:rasmus-nilsson", "Rasmus Nilsson")]
+    (tmp_path / "places.yaml").write_text("regions: [KZ]\n", encoding="utf-8")
+    with pytest.raises(GazetteerError, match="unknown keys"):
+        load_gazetteer(tmp_path)
