@@ -9,7 +9,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # task supervisors notice a finished task within 1 s, not 5 (see docker-compose.yml)
 export AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL ?= 1
 
-.PHONY: setup run airflow test lint es-start es-stop es-status airflow-db clean
+.PHONY: setup run airflow test lint es-start es-stop es-status airflow-db scaleout-demo clean
 
 setup: $(VENV)/.installed
 
@@ -50,6 +50,13 @@ run: setup airflow-db es-start
 AIRFLOW_PORT ?= 8080
 airflow: setup airflow-db
 	@AIRFLOW_PORT=$(AIRFLOW_PORT) $(BIN)/python scripts/airflow_standalone.py
+
+## scaleout-demo: Airflow's CeleryExecutor without Docker: PostgreSQL, Redis, API server, scheduler,
+## dag-processor, two Celery workers and a two-node Elasticsearch cluster on 127.0.0.1 (settings from
+## config/scaleout.env, as docker-compose.yml); triggers news_ingest over the bench site, checks the
+## run, stops everything (docs/scale-out.md). Needs redis-server and PostgreSQL (.ci/run installs them).
+scaleout-demo: setup
+	$(BIN)/python bench/scaleout_celery.py --demo
 
 ## test: the whole test suite against a real local Elasticsearch node and real local HTTP servers
 test: setup

@@ -23,12 +23,14 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -227,6 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self.server.record(self.path)  # type: ignore[attr-defined]
         found = self.server.routes.get(self.path)  # type: ignore[attr-defined]
         if found is None:
             self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
@@ -244,15 +247,28 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     routes: dict[str, tuple[bytes, str]]
+    request_log: Any = None  # an open text file shared by the servers, or None
+    log_lock: threading.Lock
+
+    def record(self, path: str) -> None:
+        """One line per request received: wall-clock time, host, path (bench/scaleout_celery.py
+        checks the per-host politeness across workers with it)."""
+        if self.request_log is not None:
+            line = f"{time.time():.6f} {self.server_address[0]} {path}\n"
+            with self.log_lock:
+                self.request_log.write(line)
+                self.request_log.flush()
 
 
 class BenchSite:
     """All hosts' servers in this process; ``start()`` renders everything up front."""
 
-    def __init__(self, layout: SiteLayout) -> None:
+    def __init__(self, layout: SiteLayout, request_log: Path | None = None) -> None:
         self.layout = layout
         self._servers: list[_Server] = []
         self.page_sizes: list[int] = []
+        self._request_log = request_log.open("a", encoding="utf-8") if request_log else None
+        self._log_lock = threading.Lock()
 
     def start(self) -> list[dict]:
         """Start one server per host; return the feed configs (name, url, lang, allow_networks)."""
@@ -282,6 +298,7 @@ class BenchSite:
             })
         for server, table in zip(servers, routes, strict=True):
             server.routes = table
+            server.request_log, server.log_lock = self._request_log, self._log_lock
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         self._servers = servers
         return feeds
@@ -291,6 +308,9 @@ class BenchSite:
             server.shutdown()
             server.server_close()
         self._servers = []
+        if self._request_log is not None:
+            self._request_log.close()
+            self._request_log = None
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -303,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--feeds-per-host", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--request-log", type=Path, help="append 'time host path' per request received")
     args = parser.parse_args(argv)
-    site = BenchSite(SiteLayout(args.pages, args.hosts, args.feeds_per_host, args.seed))
+    site = BenchSite(SiteLayout(args.pages, args.hosts, args.feeds_per_host, args.seed), args.request_log)
     feeds = site.start()
     sizes = sorted(site.page_sizes)
     print(json.dumps({
