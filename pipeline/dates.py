@@ -490,6 +490,9 @@ def _leading_text(element: Any, limit: int = 60) -> str:
 
 # Lists of other articles, whose dates are never this article's: all that is removed before
 # htmldate's last-resort look at a page that stated no date of its own.
+#: "not given" for optional arguments whose None is a meaningful value (a page without headline)
+_UNSET: Any = object()
+
 _OTHER_ARTICLES_TOKENS = frozenset(
     {"teaser", "teasers", "related", "more", "mehr", "recommended", "recommendations", "empfehlungen", "weitere",
      "trending"}
@@ -527,14 +530,16 @@ def _parse_html(html: str) -> Any | None:
         return None
 
 
-def _drop_boilerplate(root: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS) -> None:
+def _drop_boilerplate(root: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS, headline: Any = _UNSET) -> None:
     """Remove chrome subtrees in place so no later step can see their dates.
 
     Document order, and the inside of a removed subtree is not visited (it is gone from the page;
     a menu of 200 links costs one check, not 201).  The body and the containers of the headline
     are never chrome, whatever their classes say: "has-sidebar", "comments-open" or
-    "promo-template" on a page's layout wrapper name its neighbours, not itself."""
-    headline = _headline(root)
+    "promo-template" on a page's layout wrapper name its neighbours, not itself. ``headline``:
+    ``_headline(root)`` when the caller already knows it."""
+    if headline is _UNSET:
+        headline = _headline(root)
     keep = set(headline.iterancestors()) if headline is not None else set()
     stack = list(reversed(root))
     while stack:
@@ -798,11 +803,16 @@ def _scope(headline: Any) -> Any:
     return node
 
 
-def _short_texts(scope: Any) -> Iterator[tuple[int, Any, str]]:
-    """Deepest elements whose whole text is short: date lines, not body paragraphs."""
+def _short_texts(scope: Any, first: int = 0, last: int | None = None) -> Iterator[tuple[int, Any, str]]:
+    """Deepest elements whose whole text is short: date lines, not body paragraphs. Only
+    positions ``first``..``last`` of ``scope.iter()`` are read: the text of an element is the
+    text of its whole subtree, and reading it for every element of a big scope only to drop the
+    far ones by distance cost more than the rest of the visible-date search."""
     for index, element in enumerate(scope.iter()):
-        if not isinstance(element.tag, str):
+        if index < first or not isinstance(element.tag, str):
             continue
+        if last is not None and index > last:
+            return
         text = " ".join(element.text_content().split())
         if not text or len(text) > _MAX_TEXT or not re.search(r"\d", text):
             continue
@@ -866,11 +876,15 @@ def _line_kind(prefix: str) -> str | None:
     return None
 
 
-def _text_nodes(scope: Any) -> Iterator[tuple[int, Any, str, Any | None]]:
+def _text_nodes(scope: Any, first: int = 0, last: int | None = None) -> Iterator[tuple[int, Any, str, Any | None]]:
     """(position, element, text, labelling sibling) of every text and tail in document order
-    that could hold a date; a tail belongs to the parent, and the element before it may be its
-    label (``<h5>Datum:</h5>03.02.2022``)."""
+    that could hold a date, at positions ``first``..``last``; a tail belongs to the parent, and
+    the element before it may be its label (``<h5>Datum:</h5>03.02.2022``)."""
     for index, element in enumerate(scope.iter()):
+        if index < first:
+            continue
+        if last is not None and index > last:
+            return
         if isinstance(element.tag, str) and element.tag not in _BOILERPLATE_TAGS:
             text = element.text
             if text and _DATE_HINT.search(text):
@@ -928,19 +942,22 @@ def _date_context_node(element: Any, kind: str | None) -> bool:
 
 
 def _visible_dates(
-    root: Any, site_timezone: str, languages: tuple[str, ...], now: datetime | None, date_order: str
+    root: Any, site_timezone: str, languages: tuple[str, ...], now: datetime | None, date_order: str,
+    headline: Any = _UNSET,
 ) -> tuple[list[DateValue], list[DateValue]]:
     """Dates written near the headline, nearest first, split by their label; when there is no
-    headline or nothing near it, the first labelled or date-classed date line of the page."""
-    headline = _headline(root)
+    headline or nothing near it, the first labelled or date-classed date line of the page.
+    ``headline``: ``_headline(root)`` when the caller already knows it."""
+    if headline is _UNSET:
+        headline = _headline(root)
     found: list[tuple[int, str | None, DateValue]] = []
     body = root.find("body")
     if headline is not None:
         scope = _scope(headline)
-        order = {element: index for index, element in enumerate(scope.iter())}
-        anchor = order.get(headline, 0)
+        anchor = next((index for index, element in enumerate(scope.iter()) if element is headline), 0)
+        window = (max(0, anchor - _MAX_DISTANCE), anchor + _MAX_DISTANCE)
         seen: set[str] = set()
-        for index, element, text in _short_texts(scope):
+        for index, element, text in _short_texts(scope, *window):
             distance = abs(index - anchor)
             if distance > _MAX_DISTANCE:
                 continue
@@ -952,7 +969,7 @@ def _visible_dates(
             kind, _ = strip_label(text)
             found.append((distance, kind, parsed))
             seen.add(parsed.value)
-        for index, element, text, label in _text_nodes(scope):
+        for index, element, text, label in _text_nodes(scope, *window):
             distance = abs(index - anchor)
             if distance > _MAX_DISTANCE:
                 continue
@@ -1270,9 +1287,11 @@ def find_dates(
             # when there is no headline to tell article from chrome, else without other
             # articles' lists)
             whole_page = deepcopy(root)
-        _drop_boilerplate(root)
+        _drop_boilerplate(root, headline=headline)  # the headline's containers are kept
+        if headline is not None and not _attached(headline, root):
+            headline = _headline(root)  # an <h1> classed like chrome went with the chrome
         meta_pub, meta_generic, meta_mod, page_times = _meta_dates(root, marks)
-        vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, fetched, date_order)
+        vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, fetched, date_order, headline)
     url_value = next((v for v in map(_url_date, urls) if v is not None), None)
 
     def plausible(values: list[DateValue]) -> list[DateValue]:

@@ -584,3 +584,59 @@ def test_ambiguous_numeric_meta_date_follows_the_page_dateline() -> None:
     later = datetime(2023, 12, 1, tzinfo=UTC)
     published = find_dates(page, url="https://x.ch/a", now=later, use_htmldate=False).published
     assert published is not None and (published.day, published.source) == ("2023-11-01", "meta")
+
+
+# --------------------------------------------------------------------------- cost: window, headline
+
+
+def _big_article_page() -> str:
+    """A headline in the middle of a long <article>: dates before, near and far after it."""
+    before = "".join(f"<p>Vorspann {n}, 0{n % 9 + 1}.01.2021</p>" for n in range(80))
+    after = "".join(f"<p>Absatz {n} mit Zahl {n}: 1{n % 9}.02.2021</p>" for n in range(200))
+    return (
+        "<html><head><title>Der Titel</title></head><body><article>"
+        f"{before}<h1>Der Titel</h1><div class='meta'>Veröffentlicht am 10.01.2022, 10:00 Uhr</div>{after}"
+        "</article></body></html>"
+    )
+
+
+def test_visible_date_search_reads_only_the_window_around_the_headline() -> None:
+    """``_short_texts``/``_text_nodes`` with a window give exactly the full walk's items inside it
+    (the full walk read every element's whole text only to drop the far ones by distance)."""
+    import lxml.html
+
+    from pipeline.dates import _headline, _scope, _short_texts, _text_nodes
+
+    root = lxml.html.document_fromstring(_big_article_page())
+    headline = _headline(root)
+    scope = _scope(headline)
+    anchor = next(i for i, e in enumerate(scope.iter()) if e is headline)
+    first, last = anchor - 60, anchor + 60
+    for walk in (_short_texts, _text_nodes):
+        full = [item for item in walk(scope) if first <= item[0] <= last]
+        assert list(walk(scope, first, last)) == full
+        assert len(full) < len(list(walk(scope)))
+    published = find_dates(_big_article_page(), url=None, now=NOW).published
+    assert published is not None and published.value == "2022-01-10T09:00:00+00:00"
+
+
+def test_headline_classed_like_chrome_is_found_again_after_chrome_removal() -> None:
+    """find_dates passes the headline it found to chrome removal and the visible-date search; an
+    <h1> that is itself chrome goes with it, and the search then uses the page's next headline, as
+    a fresh look at the pruned page would."""
+    import lxml.html
+
+    from pipeline.dates import _drop_boilerplate, _headline, _visible_dates
+
+    page = (
+        "<html><body><h1 class='teaser-title'>Andere Meldung</h1><div><h1>Titel</h1>"
+        "<p>10.01.2022 10:00</p><p>" + "Text " * 40 + "</p></div></body></html>"
+    )
+    root = lxml.html.document_fromstring(page)
+    first = _headline(root)
+    _drop_boilerplate(root, headline=first)
+    assert first.getparent() is None or first not in list(root.iter())
+    fresh = _visible_dates(root, "Europe/Berlin", ("de", "en"), NOW, "DMY")
+    assert fresh == _visible_dates(root, "Europe/Berlin", ("de", "en"), NOW, "DMY", _headline(root))
+    published = find_dates(page, url=None, now=NOW).published
+    assert published is not None and published.value == "2022-01-10T09:00:00+00:00"

@@ -9,9 +9,13 @@ import pytest
 from langdetect import DetectorFactory
 
 from pipeline.language import (
+    KAZAKH_LETTERS,
+    PY3LANGID_FIRST_CHARS,
+    PY3LANGID_FIRST_PROBABILITY,
     LanguageGuess,
     detect_language,
     effective_length,
+    kazakh_letter_rate,
     langdetect_best,
     looks_kazakh,
     normalize_code,
@@ -213,3 +217,36 @@ def test_effective_length_counts_letters_and_weights_cjk() -> None:
     assert effective_length("") == 0
     assert effective_length("Größe: 42 °C!") == 6  # G r ö ß e C
 
+
+
+def _kazakh_letter_rate_by_loop(text: str) -> tuple[int, float]:
+    """The per-character definition that ``kazakh_letter_rate`` computes by regular expressions."""
+    cyrillic = kazakh = distinctive = 0
+    for ch in text:
+        if "\u0400" <= ch <= "\u04ff":
+            cyrillic += 1
+            if ch in KAZAKH_LETTERS:
+                kazakh += 1
+                distinctive += ch not in "іІ"
+    return distinctive, (kazakh / cyrillic if cyrillic else 0.0)
+
+
+def test_kazakh_letter_rate_counts_as_the_per_character_definition() -> None:
+    for text in (KAZAKH, KAZAKH_NO_SPECIAL_LETTERS, RUSSIAN, UKRAINIAN, GERMAN, CHINESE_HAN_ONLY, "", "ІіӘә abc"):
+        assert kazakh_letter_rate(text) == _kazakh_letter_rate_by_loop(text)
+
+
+def test_article_body_is_decided_by_py3langid_when_sure_and_agrees_with_langdetect() -> None:
+    """A body of PY3LANGID_FIRST_CHARS letters or more: py3langid first (cheaper); on such texts
+    langdetect names the same language. Shorter texts keep langdetect first."""
+    for text, lang in ((GERMAN_PARAGRAPH * 3, "de"), (RUSSIAN * 2, "ru"), (UKRAINIAN * 3, "uk")):
+        assert effective_length(text) >= PY3LANGID_FIRST_CHARS
+        guess = detect_language(text)
+        assert (guess.lang, guess.source) == (lang, "py3langid")
+        assert guess.probability is not None and guess.probability >= PY3LANGID_FIRST_PROBABILITY
+        best = langdetect_best(text)
+        assert best is not None and best[0] == lang
+    assert effective_length(GERMAN_PARAGRAPH) < PY3LANGID_FIRST_CHARS
+    assert detect_language(GERMAN_PARAGRAPH).source == "langdetect"
+    # the Kazakh script rule still comes first on a long text
+    assert detect_language(KAZAKH * 2).source == "script+py3langid"
