@@ -21,13 +21,14 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.metadata import (
     examine_meta,
-    extract_author,
     extract_catstags,
     extract_meta_json,
     extract_sitename,
     extract_title,
 )
 from trafilatura.utils import load_html
+
+from pipeline import authorsearch
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +138,15 @@ _AUTHOR_ATTRIBUTES = etree.XPath("//@class | //@id | //@rel | //@itemprop | //@d
 
 
 def find_author(tree: HtmlElement) -> str | None:
-    """trafilatura's ``extract_author``, skipped on pages where it cannot match anything."""
+    """trafilatura's ``extract_author``, skipped on pages where it cannot match anything, else
+    answered without its copy of the page (``pipeline.authorsearch``)."""
     if (
         tree.find(".//author") is None
         and tree.find(".//rel") is None
         and _AUTHOR_NEEDLE.search("\x00".join(_AUTHOR_ATTRIBUTES(tree))) is None
     ):
         return None
-    return extract_author(tree)
+    return authorsearch.find_author(tree, _AUTHOR_NEEDLE)
 
 
 def _metadata(tree: HtmlElement) -> tuple[str | None, str | None, list[str], str | None, list[str]]:
