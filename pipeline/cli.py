@@ -75,6 +75,11 @@ def _print_ingest_end(reports: list[dict[str, Any]], total: int) -> int:
     """The reports on stdout (also after a stop: the feeds that finished), the failed feeds on
     stderr; the exit status."""
     print(json.dumps(reports, indent=2, ensure_ascii=False))
+    skipped = [r for r in reports if r.get("skipped")]
+    if skipped:  # another runner polls them now (pipeline.feedlease): not a failure
+        print(f"ingest: {len(skipped)} of {total} feed(s) skipped, another runner has them:", file=sys.stderr)
+        for report in skipped:
+            print(f"  {report['feed']}: skipped: {report['skipped']}", file=sys.stderr)
     failed = [(r["feed"], _feed_failed(r)) for r in reports if _feed_failed(r)]
     if failed:
         print(f"ingest: {len(failed)} of {total} feed(s) failed:", file=sys.stderr)
@@ -115,8 +120,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     except BaseException:
         if reports:
             _print_ingest_end(reports, len(feeds))
-        print(f"ingest stopped after {len(reports)} of {len(feeds)} feed(s); a rerun skips what is indexed",
-              file=sys.stderr)
+        print(f"ingest stopped after {len(reports)} of {len(feeds)} feed(s); a rerun skips what is indexed "
+              f"(the feed in progress stays leased to this run until its lease expires, at most "
+              f"{settings.ingest.lease_ttl_s:g} s)", file=sys.stderr)
         raise
     return _print_ingest_end(reports, len(feeds))
 

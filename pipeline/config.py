@@ -230,14 +230,28 @@ class ScheduleSettings:
 class IngestSettings:
     """How news_ingest spreads feeds over tasks: at most ``max_feed_groups`` mapped tasks, all
     feeds of one host in the same group (pipeline.feedgroups), run in the Airflow pool ``pool``
-    (None: Airflow's default_pool)."""
+    (None: Airflow's default_pool).
+
+    ``lease_ttl_s``/``lease_renew_every_s``: one runner polls a feed at a time; its lease expires
+    this long after its last renewal, so a dead worker frees the feed (pipeline.feedlease).
+    ``failed_page_backoff_s``: how long a page that failed permanently (404/410, not a page, not an
+    article, blocked) is not fetched again, after its 1st, 2nd, ... failure in a row; the last
+    step repeats (pipeline.pagefailures)."""
 
     max_feed_groups: int = 16
     pool: str | None = "news_fetch"
+    lease_ttl_s: PositiveFloat = 120.0
+    lease_renew_every_s: PositiveFloat = 30.0
+    failed_page_backoff_s: tuple[PositiveFloat, ...] = (86_400.0, 604_800.0)
 
     def __post_init__(self) -> None:
         if self.max_feed_groups < 1:
             raise ConfigError("ingest.max_feed_groups must be at least 1")
+        if self.lease_renew_every_s >= self.lease_ttl_s:
+            raise ConfigError("ingest.lease_renew_every_s must be below ingest.lease_ttl_s (the lease would "
+                              "expire between renewals)")
+        if not self.failed_page_backoff_s:
+            raise ConfigError("ingest.failed_page_backoff_s needs at least one step")
 
 
 @dataclass(frozen=True)

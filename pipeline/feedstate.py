@@ -30,12 +30,12 @@ class FeedState:
     schedule: PollSchedule | None = None
 
 
-def _state_id(feed_url: str) -> str:
+def state_id(feed_url: str) -> str:
     return hashlib.sha256(feed_url.encode("utf-8")).hexdigest()[:40]
 
 
 def load_state(es: Elasticsearch, alias: str, feed_url: str) -> FeedState:
-    resp = es.options(ignore_status=404).get(index=feedstate_index(alias), id=_state_id(feed_url))
+    resp = es.options(ignore_status=404).get(index=feedstate_index(alias), id=state_id(feed_url))
     source = resp.get("_source") if resp.get("found") else None
     if not source:
         return FeedState()
@@ -57,7 +57,7 @@ def save_schedule(es: Elasticsearch, alias: str, feed: str, feed_url: str, sched
 
 
 def _upsert(es: Elasticsearch, alias: str, feed_url: str, doc: dict[str, Any]) -> None:
-    es.update(index=feedstate_index(alias), id=_state_id(feed_url), doc=doc, doc_as_upsert=True, retry_on_conflict=3)
+    es.update(index=feedstate_index(alias), id=state_id(feed_url), doc=doc, doc_as_upsert=True, retry_on_conflict=3)
 
 
 def load_schedules(es: Elasticsearch, alias: str, feed_urls: Iterable[str]) -> dict[str, PollSchedule | None]:
@@ -66,10 +66,10 @@ def load_schedules(es: Elasticsearch, alias: str, feed_urls: Iterable[str]) -> d
     urls = list(dict.fromkeys(feed_urls))
     if not urls:
         return {}
-    resp = es.options(ignore_status=404).mget(index=feedstate_index(alias), ids=[_state_id(u) for u in urls])
+    resp = es.options(ignore_status=404).mget(index=feedstate_index(alias), ids=[state_id(u) for u in urls])
     docs = resp.get("docs") or []
     found = {d["_id"]: d.get("_source") or {} for d in docs if d.get("found")}
-    return {url: PollSchedule.from_doc(found[_state_id(url)]) if _state_id(url) in found else None for url in urls}
+    return {url: PollSchedule.from_doc(found[state_id(url)]) if state_id(url) in found else None for url in urls}
 
 
 def unseen_entries(es: Elasticsearch, alias: str, entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:

@@ -64,6 +64,7 @@ def feed_result(report: dict[str, Any]) -> dict[str, Any]:
         ],
         "next_due_at": report.get("next_due_at"),
         "interval_s": report.get("interval_s"),
+        "skipped": report.get("skipped"),  # "leased by <holder> until <time>" (pipeline.feedlease)
     }
 
 

@@ -22,6 +22,7 @@ from pipeline.clean import ExtractionError, NotAnArticle
 from pipeline.config import FeedConfig, Settings
 from pipeline.decode import decode_document
 from pipeline.enrich import add_entities, add_stories, extractor_for
+from pipeline.feedlease import FeedLease
 from pipeline.feeds import FeedEntry, FeedError, FeedPoll, poll_feed_conditional
 from pipeline.feedstate import FeedState, load_state, save_schedule, save_state, unseen_entries
 from pipeline.fetch import FetchError, HttpClient
@@ -30,6 +31,7 @@ from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.ingest_extras import RunExtras
 from pipeline.language import detect_language
+from pipeline.pagefailures import PageFailures, permanent_kind
 from pipeline.pagestage import clean_and_date
 from pipeline.pollschedule import Outcome, PollHints, next_schedule
 from pipeline.progress import Progress
@@ -47,6 +49,9 @@ class Failure:
     stage: str
     url: str
     reason: str
+    # the page fails the same way next time (404/410, not a page type, blocked): remembered with
+    # a backoff (pipeline.pagefailures) and no obstacle to storing the feed's validators
+    permanent: bool = False
 
 
 @dataclass
@@ -72,12 +77,18 @@ class FeedReport:
     quality_alerts: int = 0
     next_due_at: str | None = None  # streaming mode: when this feed is due again
     interval_s: float | None = None
+    # not polled because another runner holds the feed: "leased by <holder> until <time>"
+    skipped: str | None = None
+    leased_by: str | None = None
+    leased_until: str | None = None
+    skipped_failed: int = 0  # entries whose page failed permanently before and is not due again yet
+    failures_remembered: int = 0  # permanent page failures of this run, written with their retry time
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def fail(self, stage: str, url: str, reason: str) -> None:
-        self.failures.append(Failure(stage, url, reason))
+    def fail(self, stage: str, url: str, reason: str, *, permanent: bool = False) -> None:
+        self.failures.append(Failure(stage, url, reason, permanent))
         log.warning("feed %s: %s failed for %s: %s", self.feed, stage, url, reason)
 
 
@@ -117,24 +128,42 @@ class PageReport(Protocol):
 
 def build_article(
     entry: FeedEntry, feed: FeedConfig, client: HttpClient, settings: Settings, report: FeedReport, run_id: str,
-    extras: RunExtras | None = None,
+    extras: RunExtras | None = None, failed_pages: PageFailures | None = None,
 ) -> Article | None:
     """Fetch, clean, date and label one entry's page; None (with a failure recorded) when the page
-    cannot be fetched or has no main text at all. A short or paywalled body is kept and flagged."""
+    cannot be fetched or has no main text at all. A short or paywalled body is kept and flagged.
+    ``failed_pages``: where a permanent failure is remembered (and a page that works forgotten)."""
+
+    def permanent(kind: str, reason: str) -> None:
+        report.fail("fetch", entry.link, reason, permanent=True)
+        if failed_pages is not None:
+            failed_pages.record(entry.link, kind, reason)
+
     try:
         response = client.get(entry.link, allow_networks=feed.allow_networks, kind="page")
     except FetchError as exc:
-        report.fail("fetch", entry.link, exc.reason)
+        kind = permanent_kind(exc)
+        if kind is None:
+            report.fail("fetch", entry.link, exc.reason)
+        else:
+            permanent(kind, exc.reason)
         return None
     report.fetched += 1
     if response.content_type and response.content_type not in PAGE_CONTENT_TYPES:
-        report.fail("fetch", entry.link, f"content type {response.content_type!r} is not HTML")
+        permanent("not-a-page-type", f"content type {response.content_type!r} is not HTML")
         return None
     if extras is not None:
         extras.archive(response.url, response.status, response.headers, response.content)
-    return article_from_page(
+    skips = len(extras.skips) if extras is not None else 0
+    article = article_from_page(
         response.content, response.url, response.headers, entry, feed, settings, report, run_id, extras=extras
     )
+    if failed_pages is not None:
+        if extras is not None and len(extras.skips) > skips:  # not an article (a section or tag page)
+            failed_pages.record(entry.link, "not-an-article", extras.skips[-1]["reason"])
+        elif article is not None:
+            failed_pages.forget(entry.link)
+    return article
 
 
 def article_from_page(
@@ -212,11 +241,16 @@ def article_from_page(
 
 
 def _poll(
-    feed: FeedConfig, client: HttpClient, es: Elasticsearch, alias: str, report: FeedReport, state: FeedState
+    feed: FeedConfig, client: HttpClient, es: Elasticsearch, alias: str, report: FeedReport, state: FeedState,
+    failed_pages: PageFailures,
 ) -> tuple[list[FeedEntry], FeedPoll | None, FeedError | None]:
-    """Conditional GET with the validators stored in Elasticsearch; only entries not indexed yet."""
+    """Conditional GET with the validators stored in Elasticsearch (none when a page that failed
+    permanently is due for another try, so its entry is seen); only entries not indexed yet, and
+    not held back after a permanent failure."""
+    due = failed_pages.any_due()
+    etag, last_modified = (None, None) if due else (state.etag, state.last_modified)
     try:
-        poll = poll_feed_conditional(feed, client, etag=state.etag, last_modified=state.last_modified)
+        poll = poll_feed_conditional(feed, client, etag=etag, last_modified=last_modified)
     except FeedError as exc:
         report.fail("feed", feed.url, exc.reason)
         return [], None, exc
@@ -224,13 +258,18 @@ def _poll(
     entries = _unique_entries(poll.entries)
     report.entries = len(entries)
     fresh, report.skipped_seen = unseen_entries(es, alias, entries)
+    fresh, held = failed_pages.hold_back(fresh)
+    report.skipped_failed = len(held)
     return fresh, poll, None
 
 
-def _remember(es: Elasticsearch, alias: str, feed: FeedConfig, poll: FeedPoll | None, report: FeedReport) -> None:
-    """Store the validators only once every entry went through: after a failed page, the next
-    poll must see the whole feed again (not a 304) so the page is retried."""
-    if poll is None or any(f.stage != "feed" for f in report.failures):
+def _remember(
+    es: Elasticsearch, alias: str, feed: FeedConfig, poll: FeedPoll | None, report: FeedReport, lease: FeedLease
+) -> None:
+    """Store the validators only once every entry went through: after a page that failed for a
+    transient reason, the next poll must see the whole feed again (not a 304) so the page is
+    retried. Permanent failures do not count: they are remembered per page (pipeline.pagefailures)."""
+    if poll is None or lease.lost or any(f.stage != "feed" and not f.permanent for f in report.failures):
         return
     save_state(es, alias, feed.name, feed.url, FeedState(poll.etag, poll.last_modified),
                status=304 if poll.not_modified else 200)
@@ -280,22 +319,53 @@ def ingest_feed(
     """Ingest one feed. Bad feeds and pages become failures in the report; an unreachable
     Elasticsearch raises (the task is retried, and the retry duplicates nothing).
 
+    One runner polls a feed at a time: when another holds the feed's lease (pipeline.feedlease),
+    nothing is fetched and the report says ``skipped: leased by <holder> until <time>``.
+
     ``limiter``: a per-host limiter shared with other feeds of the same site (pipeline.group);
-    ``clock``: the time of the poll for the feed's next poll schedule (tests inject one)."""
+    ``clock``: the time of the poll for the feed's next poll schedule, of its lease and of its
+    pages' failure backoff (tests inject one)."""
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
+    alias = settings.elasticsearch.index_alias
+    lease = FeedLease(es, alias, feed.name, feed.url, run_id=run_id, ttl_s=settings.ingest.lease_ttl_s,
+                      renew_every_s=settings.ingest.lease_renew_every_s, clock=clock)
+    held = lease.acquire()
+    if held is not None:  # another runner polls this feed now: not twice
+        report.skipped, report.leased_by = held.reason(), held.holder
+        report.leased_until = held.expires_at.isoformat(timespec="seconds")
+        report.finished_at = _now()
+        write_run_report(es, alias, report.to_dict())
+        log.info("feed %s: skipped: %s", feed.name, report.skipped)
+        return report
+    with lease.heartbeat():
+        _ingest_leased(feed, settings, es, report, lease, run_id=run_id, limiter=limiter, clock=clock)
+    return report
+
+
+def _ingest_leased(
+    feed: FeedConfig, settings: Settings, es: Elasticsearch, report: FeedReport, lease: FeedLease, *, run_id: str,
+    limiter: HostLimiter | None, clock: Callable[[], datetime],
+) -> None:
+    """:func:`ingest_feed` once the feed's lease is held."""
     extras = RunExtras(es, settings, run_id=run_id, feed=feed.name, feed_site=feed.site)
     alias = settings.elasticsearch.index_alias
     http = settings.http if feed.respect_robots is None else replace(settings.http, respect_robots=feed.respect_robots)
     polled_at = clock()
     state = load_state(es, alias, feed.url)
+    failed_pages = PageFailures(es, alias, feed=feed.name, feed_url=feed.url,
+                                backoff_s=settings.ingest.failed_page_backoff_s, clock=clock)
     with HttpClient(http, limiter=limiter) as client, contextlib.closing(extras):
-        entries, poll, poll_error = _poll(feed, client, es, alias, report, state)
+        entries, poll, poll_error = _poll(feed, client, es, alias, report, state, failed_pages)
 
         def articles() -> Iterator[Article]:
             with Progress(len(entries), f"feed {feed.name}", unit="page") as progress:
-                for entry in entries:
-                    article = build_article(entry, feed, client, settings, report, run_id, extras=extras)
+                for n, entry in enumerate(entries):
+                    if lease.lost:  # another runner has the feed now: leave the rest to it
+                        report.fail("feed", feed.url, f"{lease.lost}; {len(entries) - n} page(s) left to it")
+                        return
+                    article = build_article(entry, feed, client, settings, report, run_id, extras=extras,
+                                            failed_pages=failed_pages)
                     progress.update()
                     if article is not None:
                         yield article
@@ -309,15 +379,17 @@ def ingest_feed(
     for failed in result.failures:
         report.fail("index", failed["url"], failed["reason"])
     es.indices.refresh(index=alias)
-    _remember(es, alias, feed, poll, report)
+    failed_pages.flush()
+    report.failures_remembered = failed_pages.recorded
+    _remember(es, alias, feed, poll, report, lease)
     report.quality_alerts = len(extras.finish(report.failures))
     report.skips, report.skipped_not_article = extras.skips[:50], len(extras.skips)
     _reschedule(es, settings, feed, state, poll, poll_error, report, polled_at)
     report.finished_at = _now()
     write_run_report(es, alias, report.to_dict())
     log.info(
-        "feed %s: %d entries, %d fetched, %d extracted, %d created, %d updated, %d unchanged, %d failures",
+        "feed %s: %d entries, %d fetched, %d extracted, %d created, %d updated, %d unchanged, %d failures "
+        "(%d permanent), %d held back after a permanent failure",
         feed.name, report.entries, report.fetched, report.extracted, report.created, report.updated,
-        report.unchanged, len(report.failures),
+        report.unchanged, len(report.failures), sum(f.permanent for f in report.failures), report.skipped_failed,
     )
-    return report

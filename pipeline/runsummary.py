@@ -12,7 +12,7 @@ from typing import Any
 
 # the per-feed counts of a group's result (pipeline.group), summed per run. Defined here, not in
 # pipeline.group, so that the summary task does not import the whole ingestion stack (spaCy, ...)
-COUNTS = ("entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged")
+COUNTS = ("entries", "skipped_seen", "skipped_failed", "fetched", "extracted", "created", "updated", "unchanged")
 
 STAGES = ("feed", "fetch", "extract", "index", "internal")
 
@@ -49,6 +49,8 @@ def summarize_run(run_id: str, plan: dict[str, Any], results: Iterable[dict[str,
         "groups": groups,
         "groups_failed": max(0, groups - groups_done),
         "feeds_failed": sorted(r["feed"] for r in feeds if (r.get("failures_by_stage") or {}).get("feed")),
+        # polled by another runner at the time (pipeline.feedlease): not this run's work, not a failure
+        "feeds_skipped": sorted(r["feed"] for r in feeds if r.get("skipped")),
         "totals": totals,
         "failures_by_stage": by_stage,
         "feeds": feeds,
@@ -65,6 +67,9 @@ def log_summary(summary: dict[str, Any], log: logging.Logger) -> None:
     log.info("totals: %s", ", ".join(f"{k} {v}" for k, v in summary["totals"].items()))
     log.info("failures by stage: %s", ", ".join(f"{k} {v}" for k, v in summary["failures_by_stage"].items()))
     for row in summary["feeds"]:
+        if row.get("skipped"):
+            log.info("feed %s: skipped: %s", row["feed"], row["skipped"])
+            continue
         log.info(
             "feed %s: %s%s",
             row["feed"],
@@ -79,7 +84,8 @@ def run_failure(summary: dict[str, Any]) -> str | None:
     """Why the run as a whole failed, or None: every feed it polled failed to be read (a run
     where nothing could be ingested must not look green in Airflow; some failed feeds, or
     failed pages, are reported in the summary and leave the run green)."""
-    polled, failed = summary.get("feeds_polled") or 0, summary.get("feeds_failed") or []
+    polled = (summary.get("feeds_polled") or 0) - len(summary.get("feeds_skipped") or [])
+    failed = summary.get("feeds_failed") or []
     if polled and len(failed) >= polled:
         return f"every polled feed failed ({len(failed)} of {polled}: {', '.join(failed[:10])})"
     return None

@@ -217,5 +217,6 @@ def test_ingest_stopped_by_elasticsearch_prints_the_feeds_that_finished(
     out, err = capsys.readouterr()
     assert [r["feed"] for r in json.loads(out)] == ["atom"]
     lines = err.splitlines()
-    assert lines[-2] == "ingest stopped after 1 of 3 feed(s); a rerun skips what is indexed"
+    assert lines[-2] == ("ingest stopped after 1 of 3 feed(s); a rerun skips what is indexed (the feed in "
+                         "progress stays leased to this run until its lease expires, at most 120 s)")
     assert lines[-1].startswith(f"error: cannot reach Elasticsearch at {es_url} (Connection refused): ")

@@ -169,7 +169,9 @@ def _write(
         if op == "delete":
             continue
         if ok:
-            if info["_id"] in existing:
+            # created only when Elasticsearch says so: a document another runner wrote after this
+            # chunk's lookup is an update here, so the run logs of both add up to the documents
+            if info["_id"] in existing or info.get("result") != "created":
                 result.updated += 1
             else:
                 result.created += 1

@@ -144,8 +144,16 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "unchanged": _COUNT,
         "failed": _COUNT,
         "not_modified": {"type": "boolean"},
+        # issue 16.5: a feed another runner held (pipeline.feedlease), entries held back because
+        # their page failed permanently before (pipeline.pagefailures)
+        "skipped": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+        "leased_by": KEYWORD,
+        "leased_until": DATE,
+        "skipped_failed": _COUNT,
+        "failures_remembered": _COUNT,
+        "feeds_skipped": KEYWORD,
         # reason.keyword: Kibana's "failures by feed and reason" panel aggregates on it
-        "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "reason": {
+        "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "permanent": {"type": "boolean"}, "reason": {
             "type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}}},
         # kind "run-summary": one document per DAG run (pipeline.runsummary); counts under totals
         "mode": KEYWORD,
@@ -156,7 +164,8 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "groups_failed": _COUNT,
         "feeds_failed": KEYWORD,
         "totals": {"properties": {k: _COUNT for k in (
-            "entries", "skipped_seen", "fetched", "extracted", "created", "updated", "unchanged", "failed")}},
+            "entries", "skipped_seen", "skipped_failed", "fetched", "extracted", "created", "updated", "unchanged",
+            "failed")}},
         "failures_by_stage": {"properties": {k: _COUNT for k in ("feed", "fetch", "extract", "index", "internal")}},
         "skipped_not_article": _COUNT,
         "skips": {"properties": {"url": KEYWORD, "reason": {"type": "text"}}},
@@ -221,4 +230,36 @@ FEEDSTATE_MAPPINGS: dict[str, Any] = {
 HOSTSLOTS_MAPPINGS: dict[str, Any] = {
     "dynamic": False,
     "properties": {"host": KEYWORD, "next_start": {"type": "double"}},
+}
+
+# <alias>-leases: one document per feed, the runner that polls it now and until when (pipeline.feedlease)
+LEASE_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "feed": KEYWORD,
+        "url": KEYWORD,
+        "holder": KEYWORD,
+        "run_id": KEYWORD,
+        "taken_at": DATE,
+        "renewed_at": DATE,
+        "expires_at": DATE,
+        "released": {"type": "boolean"},
+        "released_at": DATE,
+    },
+}
+
+# <alias>-pagefailures: one document per page URL that failed permanently (pipeline.pagefailures)
+PAGEFAILURE_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "url": KEYWORD,
+        "feed": KEYWORD,
+        "feed_url": KEYWORD,
+        "kind": KEYWORD,
+        "reason": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+        "failures": {"type": "integer"},
+        "first_failed_at": DATE,
+        "last_failed_at": DATE,
+        "retry_at": DATE,
+    },
 }

@@ -39,6 +39,8 @@ from pipeline.index.mappings import (
     DEADLETTER_MAPPINGS,
     FEEDSTATE_MAPPINGS,
     HOSTSLOTS_MAPPINGS,
+    LEASE_MAPPINGS,
+    PAGEFAILURE_MAPPINGS,
     PROFILE_MAPPINGS,
     RUNLOG_MAPPINGS,
 )
@@ -48,6 +50,8 @@ from pipeline.index.names import (
     deadletter_index,
     feedstate_index,
     hostslots_index,
+    leases_index,
+    pagefailures_index,
     profiles_index,
     runlog_index,
 )
@@ -93,6 +97,8 @@ def _aux_indices(settings: ElasticsearchSettings) -> list[tuple[str, dict[str, A
         (feedstate_index(alias), FEEDSTATE_MAPPINGS),
         (profiles_index(alias), PROFILE_MAPPINGS),
         (hostslots_index(alias), HOSTSLOTS_MAPPINGS),
+        (leases_index(alias), LEASE_MAPPINGS),
+        (pagefailures_index(alias), PAGEFAILURE_MAPPINGS),
     ]
 
 
