@@ -7,7 +7,7 @@ On htmldate's set: exact publication day, coverage and precision of the pipeline
 of ``htmldate.find_date(extensive_search=True)``. Writes the "realweb" section of
 docs/extraction-quality.md.
 
-Run: .venv/bin/python bench/realweb_quality.py [--evalsets DIR] [--limit N] [--no-write]
+Run: .venv/bin/python bench/realweb_quality.py [--evalsets DIR] [--limit N] [--no-write] [--text-only]
 """
 
 from __future__ import annotations
@@ -116,8 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evalsets", type=Path, default=None, help="folder of the public evaluation sets")
     parser.add_argument("--limit", type=int, default=None, help="first N pages of each set (a quick look)")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
+    parser.add_argument("--text-only", action="store_true",
+                        help="trafilatura's set only (no dates), printed, nothing written; see also bench/realweb_text.py")
     args = parser.parse_args(argv)
     text = evaluate_text(*evalset_dir("trafilatura-eval", args.evalsets), args.limit)
+    if args.text_only:
+        for key in ("ours", "plain", "ours_de", "plain_de"):
+            print(_score_row(key, text[key]))
+        print(f"time ratio {text['time_ratio']:.2f}; empty where plain finds text: {text['empty_where_plain_finds']}")
+        return 0
     dates = evaluate_dates(*evalset_dir("htmldate-eval", args.evalsets), args.limit)
     report = render(text, dates, args.limit)
     print(report)

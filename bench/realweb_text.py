@@ -7,7 +7,8 @@ does: a ``with`` found is a true positive, missing a false negative; a ``without
 positive. Whitespace is collapsed on both sides before the substring test (our body joins
 paragraphs with blank lines), the same for every extractor.
 
-Run alone: .venv/bin/python bench/realweb_text.py [--evalsets DIR] [--limit N]
+Run alone (the text part only, nothing written; about two minutes):
+.venv/bin/python bench/realweb_text.py [--evalsets DIR] [--limit N] [--show-misses]
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class TextScore:
     empty: int = 0
     empty_urls: list[str] = field(default_factory=list)
 
-    def add(self, text: str | None, item: dict, url: str) -> None:
+    def add(self, text: str | None, item: dict, url: str, misses: list[tuple[str, str, str]] | None = None) -> None:
+        """Count one page; ``misses`` (when given) collects (url, "lost"/"leaked", snippet)."""
         self.pages += 1
         body = _norm(text or "")
         if not body:
@@ -58,9 +60,13 @@ class TextScore:
                 self.tp += 1
             else:
                 self.fn += 1
+                if misses is not None:
+                    misses.append((url, "lost", snippet))
         for snippet in item.get("without", []):
             if body and _norm(snippet) in body:
                 self.fp += 1
+                if misses is not None:
+                    misses.append((url, "leaked", snippet))
             else:
                 self.tn += 1
 
@@ -128,13 +134,14 @@ def pipeline_path() -> Callable[[bytes, str], tuple[str | None, list[str]]]:
 
 
 def evaluate_text(pages_dir: Path, gold_json: Path, limit: int | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, misses: list[tuple[str, str, str]] | None = None) -> dict:
     """Score the pipeline's per-page path and plain trafilatura on the same pages, in one process.
 
     Returns ``{"ours": {...}, "ours_de": {...}, "plain": {...}, "plain_de": {...}, "pages": N,
     "pages_de": N, "ours_ms": total ms, "plain_ms": total ms, "time_ratio": ours/plain,
     "empty_where_plain_finds": [(url, reason)], "flagged_empty": [(url, reason)]}``; each score
     dict has precision, recall, f1, leaked (``without`` snippets found), pages and empty.
+    ``misses``, when given, receives the pipeline's lost and leaked snippets (url, kind, snippet).
     Times are process CPU time around each call, the two extractors alternating page by page."""
     gold = json.loads(gold_json.read_text(encoding="utf-8"))
     items = list(gold.items())[:limit] if limit else list(gold.items())
@@ -158,8 +165,8 @@ def evaluate_text(pages_dir: Path, gold_json: Path, limit: int | None = None,
         t_ours += end - mid
         de = is_german(url, html)
         german += de
-        for score, text, use in ((ours, body, True), (ours_de, body, de), (plain, plain_text, True),
-                                 (plain_de, plain_text, de)):
+        ours.add(body, item, url, misses)
+        for score, text, use in ((ours_de, body, de), (plain, plain_text, True), (plain_de, plain_text, de)):
             if use:
                 score.add(text, item, url)
         if not _norm(body or "") and _norm(plain_text or ""):
@@ -179,9 +186,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--evalsets", type=Path, default=None, help="folder of the public evaluation sets")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--show-misses", action="store_true",
+                        help="also print each lost `with` and leaked `without` snippet of the pipeline, by page")
     args = parser.parse_args()
     pages, gold = evalset_dir("trafilatura-eval", args.evalsets)
-    result = evaluate_text(pages, gold, args.limit)
+    misses: list[tuple[str, str, str]] = []
+    result = evaluate_text(pages, gold, args.limit, misses=misses)
+    if args.show_misses:
+        for url, kind, snippet in misses:
+            print(f"{kind:6} {url}  {_norm(snippet)[:120]}")
     for key in ("ours", "plain", "ours_de", "plain_de"):
         s = result[key]
         print(f"{key:9} P {s['precision']:.3f} R {s['recall']:.3f} F1 {s['f1']:.3f} "

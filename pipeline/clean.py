@@ -4,9 +4,10 @@ Order matters and is the point of this module:
 1. parse once, read page hints (canonical, lang, JSON-LD paywall flag) before anything is removed;
 2. sign-off selectors (their text is metadata) and drop selectors cut site chrome from the tree,
    so trafilatura never sees it;
-3. trafilatura extracts paragraphs (sub-headings kept) from the pruned tree;
+3. trafilatura extracts paragraphs (sub-headings kept) from the pruned tree; the standfirst it
+   left out (the visible block that begins like the page's description) is put back first;
 4. line rules run on paragraphs: teaser-list tails, paywall tails, promo/caption/credit lines,
-   sign-offs (moved to metadata);
+   closing calls to action, sign-offs (moved to metadata);
 5. repairs: mid-sentence splits joined, a repeated lead dropped.
 Every removal is a ``Removal(rule, chars)`` so a wrong rule can be found from the index.
 """
@@ -34,9 +35,10 @@ from pipeline.siterules import Rulebook, SiteRules, class_parts, load_rules
 __all__ = ["Cleaned", "ExtractionError", "NotAnArticle", "Removal", "clean_article"]
 
 _SENTENCE_END = re.compile(r"""[.!?:;…"'“”»«)\]]$""")
-_AGENCIES = re.compile(r"\b(dpa|AFP|Reuters|AP|KNA|epd|dts|sid|SDA|APA|Xinhua|Bloomberg)\b", re.IGNORECASE)
+_AGENCIES = re.compile(r"\b(dpa|AFP|Reuters|AP|KNA|epd|dts|sid|SDA|APA|PAP|EFE|ANSA|Belga|Xinhua|Bloomberg)\b",
+                       re.IGNORECASE)
 _AGENCY_CANON = {a.lower(): a for a in ("dpa", "AFP", "Reuters", "AP", "KNA", "epd", "dts", "sid", "SDA", "APA",
-                                        "Xinhua", "Bloomberg")}
+                                        "PAP", "EFE", "ANSA", "Belga", "Xinhua", "Bloomberg")}
 _INITIALS = re.compile(r"^([a-zäöü]{2,4})(?:\s*(?:/|mit|,)\s*|$)")
 #: a teaser tail is only cut when no paragraph after the heading is this long (real text)
 _TEASER_MAX_PARAGRAPH = 320
@@ -102,10 +104,13 @@ def clean_article(
         raise
 
     paras = list(extracted.paragraphs)
+    if extracted.lead:
+        repairs.append("added-lead")  # the standfirst trafilatura left out (pipeline.extract.find_lead)
     flags: list[str] = []
     paras = _cut_teaser_tail(paras, site, removals)
     paras, truncated = _cut_paywall_tail(paras, site, removals)
     paras = _drop_lines(paras, site, removals)
+    paras = _drop_closing(paras, site, removals)
     paras, signoff = _cut_signoff(paras, site, removals)
     if signoff:
         signoffs.append(signoff)
@@ -288,6 +293,29 @@ def _drop_lines(paras: list[Paragraph], site: SiteRules, removals: list[Removal]
     kept = []
     for para in paras:
         rule = _matches(site.drop_lines, para.text)
+        if rule is None:
+            kept.append(para)
+        else:
+            removals.append(Removal(rule, len(para.text)))
+    return kept
+
+
+#: closing lines (calls to subscribe, follow, support) are looked for among the body's last
+#: paragraphs (and in its second half) only, and only when short: the same words inside the
+#: article are its text
+_CLOSING_SPAN = 6
+_CLOSING_MAX_CHARS = 250
+
+
+def _drop_closing(paras: list[Paragraph], site: SiteRules, removals: list[Removal]) -> list[Paragraph]:
+    """Calls to action that end an article (newsletter, subscription, "follow us on", "support
+    our journalism", app downloads): ``closing_lines`` rules, tried on the last paragraphs."""
+    if not site.closing_lines or len(paras) < 2:
+        return paras
+    start = max(1, len(paras) - _CLOSING_SPAN, len(paras) // 2)
+    kept = paras[:start]
+    for para in paras[start:]:
+        rule = _matches(site.closing_lines, para.text) if len(para.text) <= _CLOSING_MAX_CHARS else None
         if rule is None:
             kept.append(para)
         else:

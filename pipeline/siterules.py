@@ -16,6 +16,7 @@ File format (all keys optional; ``_generic.yaml`` has no ``match`` and applies t
     drop_lines:                                  # regex, must match a whole paragraph
       - '^Lesezeit: \\d+ min$'                     # rule name = the pattern
       - {name: read-also, pattern: '^Lesen Sie auch:.*'}
+    closing_lines: ['Newsletter abonnieren.*']   # like drop_lines, only in the body's last paragraphs
     teaser_headings: ['Mehr zum Thema']          # heading that starts a trailing teaser list
     signoff_patterns: ['su mit dpa']             # sign-off at the very end of the body
     paywall_patterns: ['Weiterlesen mit Abo']    # a body tail that means "truncated"
@@ -40,8 +41,8 @@ GENERIC_FILE = "_generic.yaml"
 DEFAULT_MIN_CHARS = 300
 
 _KNOWN_KEYS = {
-    "name", "match", "drop_selectors", "drop_class_words", "signoff_selectors", "drop_lines", "teaser_headings",
-    "signoff_patterns", "paywall_patterns", "min_chars", "learned",
+    "name", "match", "drop_selectors", "drop_class_words", "signoff_selectors", "drop_lines", "closing_lines",
+    "teaser_headings", "signoff_patterns", "paywall_patterns", "min_chars", "learned",
 }
 
 
@@ -77,6 +78,7 @@ class SelectorRule:
 
 _CLASS_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CLASS_PARTS = re.compile(r"[-_\s]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,12 @@ class ClassWordRule:
 
 @lru_cache(maxsize=4096)
 def class_parts(class_attr: str) -> str:
-    """A class attribute as ``-part-part- -part-`` (lower case, tokens split at ``-``/``_``), so a
-    word is found by one substring test for ``-word-``."""
-    return " ".join(f"-{_CLASS_PARTS.sub('-', token).strip('-')}-" for token in class_attr.lower().split())
+    """A class attribute as ``-part-part- -part-`` (lower case, tokens split at ``-``/``_`` and
+    at a camel-case hump: ``TestReport__AuthorBox`` is ``-test-report-author-box-``), so a word is
+    found by one substring test for ``-word-``."""
+    return " ".join(
+        f"-{_CLASS_PARTS.sub('-', _CAMEL.sub('-', token)).strip('-').lower()}-" for token in class_attr.split()
+    )
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class SiteRules:
     drop_class_words: tuple[ClassWordRule, ...] = ()
     signoff_selectors: tuple[SelectorRule, ...] = ()
     drop_lines: tuple[LineRule, ...] = ()
+    closing_lines: tuple[LineRule, ...] = ()
     teaser_headings: tuple[LineRule, ...] = ()
     signoff_patterns: tuple[LineRule, ...] = ()
     paywall_patterns: tuple[LineRule, ...] = ()
@@ -118,6 +124,7 @@ class SiteRules:
             drop_class_words=self.drop_class_words + site.drop_class_words,
             signoff_selectors=self.signoff_selectors + site.signoff_selectors,
             drop_lines=self.drop_lines + site.drop_lines,
+            closing_lines=self.closing_lines + site.closing_lines,
             teaser_headings=self.teaser_headings + site.teaser_headings,
             signoff_patterns=site.signoff_patterns + self.signoff_patterns,
             paywall_patterns=self.paywall_patterns + site.paywall_patterns,
@@ -322,6 +329,7 @@ def load_rule_file(path: Path, *, generic: bool = False) -> tuple[SiteRules, fro
         drop_class_words=_class_words(data.get("drop_class_words"), path, prefix),
         signoff_selectors=_selectors(data.get("signoff_selectors"), path, "signoff_selectors", prefix, "signoff"),
         drop_lines=_patterns(data.get("drop_lines"), path, "drop_lines", prefix, "line"),
+        closing_lines=_patterns(data.get("closing_lines"), path, "closing_lines", prefix, "line"),
         teaser_headings=_patterns(data.get("teaser_headings"), path, "teaser_headings", prefix, "teaser-list"),
         signoff_patterns=_patterns(data.get("signoff_patterns"), path, "signoff_patterns", prefix, "signoff"),
         paywall_patterns=_patterns(data.get("paywall_patterns"), path, "paywall_patterns", prefix, "paywall"),
