@@ -1,20 +1,24 @@
-"""`make airflow`: Airflow 3 standalone for this project, one command, on 127.0.0.1:$AIRFLOW_PORT.
+"""`make airflow`: Airflow 3 for this project, one command, on 127.0.0.1:$AIRFLOW_PORT.
 
-`airflow standalone` runs the scheduler, DAG processor, triggerer and API server (UI) as children
-it starts *by name*, so without the venv on PATH it fails with "No such file or directory:
-'airflow'" and keeps running without a UI; and on any port but 8080 tasks fail with "Connection
-refused" to localhost:8080/execution/ unless the base URL moves too. This launcher sets both, binds
-the API server to 127.0.0.1, limits the worker processes, sends Airflow's ~100 lines of start-up
-log to ``$AIRFLOW_HOME/standalone.log``, and prints only where the UI is, the login and what runs.
+It runs what `airflow standalone` runs (scheduler, DAG processor, triggerer, API server with the
+UI), each component as its own process with its own log file, and avoids the two traps of the
+plain command: standalone starts its components *by name*, so without the venv on PATH it fails
+with "No such file or directory: 'airflow'" and keeps running without a UI; and on any port but
+8080 tasks fail with "Connection refused" to localhost:8080/execution/ unless the base URL moves
+too. The components are started directly rather than through standalone, which relays all their
+output through pipes it must keep reading (a test run once saw every component fall silent at
+once, blocked, with standalone never finishing its shutdown).
 
 Before Airflow starts it makes sure the configured Elasticsearch answers (starting the local node
 when the URL is on this machine) and serves the bundled sample site when the configured feeds point
-at it, so the bundled config gives a run that succeeds. Ctrl-C (or SIGTERM) stops everything: the
-launcher sends SIGINT to standalone (SIGTERM would orphan its children), then stops its process
-group if it lingers.
+at it, so the bundled config gives a run that succeeds. It prints where the UI is, the login (user
+admin, the password SimpleAuthManager generates into $AIRFLOW_HOME) and where the logs go.
+Ctrl-C (or SIGTERM) stops everything: SIGTERM to each component (their graceful shutdown), then
+whatever is left of each one's process group. If a component exits, the others are stopped too.
 
-Environment: AIRFLOW_PORT (default 8080), AIRFLOW_HOME (the Makefile: .airflow/),
-AIRFLOW_STARTUP_TIMEOUT (seconds, default 300), AIRFLOW__CORE__PARALLELISM (default 4 here).
+Environment: AIRFLOW_PORT (default 8080), AIRFLOW_HOME (the Makefile: .airflow/, migrated by
+`make airflow-db`), AIRFLOW_STARTUP_TIMEOUT (seconds, default 300), AIRFLOW__CORE__PARALLELISM
+(default 4 here).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DAG_IDS = ("news_ingest", "news_backfill")
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 
 
@@ -52,19 +57,20 @@ def port_free(port: int) -> bool:
     return True
 
 
-def standalone_environ(port: int, home: Path, bin_dir: Path) -> dict[str, str]:
-    """The environment of `airflow standalone` and, through it, of every component and task."""
+def airflow_environ(port: int, home: Path, bin_dir: Path) -> dict[str, str]:
+    """The environment of every component and, through them, of every task."""
     env = dict(os.environ)
     base_url = f"http://127.0.0.1:{port}"
     env.update({
-        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",  # standalone starts `airflow ...` by name
+        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",  # components start `airflow ...` by name
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base_url,  # links in the UI, and the default of the next one
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",  # where task processes report
     })
-    env.setdefault("PYTHONUNBUFFERED", "1")  # the log file shows each component's lines as they come
+    env.setdefault("PYTHONUNBUFFERED", "1")  # the log files show each component's lines as they come
+    env.setdefault("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")  # as standalone
     env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # default 32 worker processes, on 2 cores
@@ -150,7 +156,59 @@ class Api:
             return json.loads(resp.read() or b"null")
 
 
-def wait_ready(proc: subprocess.Popen[bytes], api: Api, log_path: Path, timeout: float) -> dict[str, Any]:
+class Components:
+    """The Airflow components, each in a session of its own (its workers and task processes with
+    it) and with its own log file ``$AIRFLOW_HOME/<component>.log``."""
+
+    def __init__(self, bin_dir: Path, home: Path, env: dict[str, str]) -> None:
+        self.bin_dir, self.home, self.env = bin_dir, home, env
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def log_path(self, name: str) -> Path:
+        return self.home / f"{name}.log"
+
+    def start(self) -> None:
+        for name in COMPONENTS:
+            with self.log_path(name).open("ab") as log:
+                self.procs[name] = subprocess.Popen([str(self.bin_dir / "airflow"), name], env=self.env, stdout=log,
+                                                    stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+
+    def exited(self) -> tuple[str, int] | None:
+        """The first component that exited, with its status; None while all run."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                return name, proc.returncode
+        return None
+
+    def pids(self) -> dict[str, int]:
+        return {name: proc.pid for name, proc in self.procs.items()}
+
+    def stop(self, timeout: float = 45.0) -> None:
+        """SIGTERM to each component (its graceful shutdown, as standalone does it), then to what is
+        left of each one's process group (LocalExecutor workers, serve-logs, tasks), then SIGKILL."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            alive = []
+            for proc in self.procs.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, sig)
+                    alive.append(proc)
+            if not alive:
+                break
+            time.sleep(3)
+        for proc in self.procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+
+def wait_ready(components: Components, api: Api, timeout: float) -> dict[str, Any]:
     """Wait until scheduler and DAG processor are healthy and both DAGs are parsed; returns the
     DAGs by id. Shows one line of progress."""
     deadline = time.monotonic() + timeout
@@ -159,8 +217,8 @@ def wait_ready(proc: subprocess.Popen[bytes], api: Api, log_path: Path, timeout:
     tty = sys.stderr.isatty()
     last_shown = 0.0
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"airflow standalone exited with {proc.returncode}")
+        if (gone := components.exited()) is not None:
+            raise RuntimeError(f"airflow {gone[0]} exited with {gone[1]}; see {_relative(components.log_path(gone[0]))}")
         with contextlib.suppress(urllib.error.URLError, OSError, ValueError, KeyError, StopIteration):
             stage = "waiting for the API server"
             health = api.call("GET", "/api/v2/monitor/health")
@@ -180,7 +238,7 @@ def wait_ready(proc: subprocess.Popen[bytes], api: Api, log_path: Path, timeout:
             say(f"  {elapsed:.0f} s, {stage} ...")
             last_shown = elapsed
         time.sleep(1)
-    raise RuntimeError(f"Airflow not ready after {timeout:.0f} s ({stage}); see {log_path}")
+    raise RuntimeError(f"Airflow not ready after {timeout:.0f} s ({stage}); see the logs in {_relative(components.home)}")
 
 
 def import_errors(api: Api) -> list[str]:
@@ -190,34 +248,19 @@ def import_errors(api: Api) -> list[str]:
     return []
 
 
-def stop(proc: subprocess.Popen[bytes], timeout: float = 45.0) -> None:
-    """SIGINT to standalone (it stops its components and waits for them), then the group it leads."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=timeout)
-    for sig in (signal.SIGTERM, signal.SIGKILL):  # whatever outlived it (standalone's own session)
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        time.sleep(3)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _running_pid(pid_file: Path) -> int | None:
-    """The PID in ``pid_file`` if that process is still an Airflow standalone (PIDs get reused)."""
+def _running_pids(pid_file: Path) -> dict[str, int]:
+    """The components in ``pid_file`` that still run as Airflow processes (PIDs get reused)."""
+    running = {}
     with contextlib.suppress(OSError, ValueError):
-        pid = int(pid_file.read_text())
-        if b"standalone" in Path(f"/proc/{pid}/cmdline").read_bytes():
-            return pid
-    return None
+        for name, pid in json.loads(pid_file.read_text()).items():
+            with contextlib.suppress(OSError):
+                if b"airflow" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    running[name] = pid
+    return running
 
 
 def _relative(path: Path) -> str:
@@ -229,7 +272,7 @@ def _relative(path: Path) -> str:
 def main() -> int:
     # Ctrl-C and SIGTERM (a test, a service manager) stop alike. Set explicitly: a process started
     # in the background by a non-interactive shell inherits SIGINT *ignored*, and so would
-    # standalone (exec keeps an ignored signal ignored, but resets a handled one to the default).
+    # the components (exec keeps an ignored signal ignored, but resets a handled one to the default).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -244,10 +287,10 @@ def _main() -> int:
     timeout = float(os.environ.get("AIRFLOW_STARTUP_TIMEOUT") or 300)
     bin_dir = Path(sys.executable).parent
     home.mkdir(parents=True, exist_ok=True)
-    pid_file, log_path = home / "standalone.pid", home / "standalone.log"
-    if (pid := _running_pid(pid_file)) is not None:
-        say(f"airflow standalone is already running for {home} (pid {pid}); stop it first (Ctrl-C in its "
-            f"terminal, or kill -INT {pid})")
+    pid_file = home / "airflow.pids"
+    if running := _running_pids(pid_file):
+        say(f"Airflow already runs for {home} ({', '.join(f'{n} pid {p}' for n, p in running.items())}); "
+            "stop it first (Ctrl-C in its terminal)")
         return 1
     if not port_free(port):
         say(f"port {port} on 127.0.0.1 is in use; choose another: make airflow AIRFLOW_PORT={port + 10}")
@@ -259,17 +302,17 @@ def _main() -> int:
         say("airflow: not started, the local Elasticsearch node did not start")
         return exc.returncode or 1
     site = serve_sample_site()
-    env = standalone_environ(port, home, bin_dir)
+    env = airflow_environ(port, home, bin_dir)
     enable_wal(home)
     base_url = env["AIRFLOW__API__BASE_URL"]
     api = Api(base_url, Path(env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE") or home / PASSWORDS_FILE))
-    say(f"airflow: starting standalone on {base_url} (log: {_relative(log_path)}) ...")
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen([str(bin_dir / "airflow"), "standalone"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
-    pid_file.write_text(str(proc.pid))
+    logs = _relative(home / ("{" + ",".join(COMPONENTS) + "}.log"))
+    say(f"airflow: starting {', '.join(COMPONENTS)} on {base_url} (logs: {logs}) ...")
+    components = Components(bin_dir, home, env)
     try:
-        dags = wait_ready(proc, api, log_path, timeout)
+        components.start()
+        pid_file.write_text(json.dumps(components.pids()))
+        dags = wait_ready(components, api, timeout)
         user, password = api.login()
         paused = {dag_id: "paused" if dags[dag_id]["is_paused"] else "active" for dag_id in DAG_IDS}
         say()
@@ -279,24 +322,24 @@ def _main() -> int:
         say(f"  Elasticsearch: {es_url}")
         if site is not None:
             say(f"  sample site:   {site.base_url} (the configured feeds point at it)")
-        say(f"  log:           {_relative(log_path)} (all components); task logs in {_relative(home / 'logs')}/")
+        say(f"  logs:          {logs}; task logs in {_relative(home / 'logs')}/")
         for error in import_errors(api):
             say(f"  import error:  {error}")
         say("Unpausing news_ingest starts the run of its last missed slot at once; a paused DAG queues")
         say("triggered runs without running them. Ctrl-C stops Airflow.")
-        proc.wait()
-        say(f"airflow standalone exited with {proc.returncode}; see {_relative(log_path)}")
-        return proc.returncode or 1
+        while (gone := components.exited()) is None:
+            time.sleep(1)
+        say(f"airflow {gone[0]} exited with {gone[1]}; stopping the others (see {_relative(components.log_path(gone[0]))})")
+        return gone[1] or 1
     except KeyboardInterrupt:
         say("\nairflow: stopping ...")
         return 0
     except RuntimeError as exc:
-        say(f"\nerror: {exc}; the last lines of {_relative(log_path)}:")
-        say("".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines(True)[-20:]))
+        say(f"\nerror: {exc}")
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
-        stop(proc)
+        components.stop()
         with contextlib.suppress(OSError):
             pid_file.unlink()
         if site is not None:

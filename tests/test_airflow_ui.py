@@ -1,7 +1,7 @@
-"""`make airflow`: Airflow standalone on a chosen port, a run triggered through the REST API.
+"""`make airflow`: Airflow on a chosen port, a run triggered through the REST API.
 
 Started the way a user starts it (``make airflow AIRFLOW_PORT=N``), with its own AIRFLOW_HOME and
-without the venv on PATH (the failure of issue 17: standalone starts its children by name), on a
+without the venv on PATH (the failure of issue 17: standalone starts its components by name), on a
 port other than 8080 (the other failure: tasks reach the execution API through the base URL). The
 run is triggered through the public API, not ``airflow dags test``, so the scheduler, the pool,
 the LocalExecutor and the task processes all take part. The config schedules news_ingest on
@@ -28,8 +28,8 @@ import yaml
 from tests.airflow_local import free_port
 from tests.conftest import ROOT, sample_feeds, write_config
 
-# generous: migrate (about 45 s) + standalone start-up (1-3 minutes on a 2-core machine that other
-# jobs share) + one run; the whole test took 6 minutes at a load average of 14 on 2 cores
+# generous: migrate (about 45 s) + Airflow's start-up (1-3 minutes on a 2-core machine that other
+# jobs share) + one run; the whole test took 3.8 and 5.4 minutes at load averages of 12-14 on 2 cores
 STARTUP_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 420
 
@@ -54,7 +54,7 @@ class Standalone:
         self.env, self.port, self.out = env, port, out
         self.home = Path(env["AIRFLOW_HOME"])
         self.proc: subprocess.Popen[bytes] | None = None
-        self.standalone_pid: int | None = None
+        self.pids: dict[str, int] = {}
 
     @property
     def url(self) -> str:
@@ -74,20 +74,28 @@ class Standalone:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"make airflow did not come up:\n{self.output()}\n{self._log_tail()}")
             with contextlib.suppress(OSError, ValueError):
-                self.standalone_pid = int((self.home / "standalone.pid").read_text())
+                self.pids = json.loads((self.home / "airflow.pids").read_text())
             time.sleep(1)
-        self.standalone_pid = int((self.home / "standalone.pid").read_text())
+        self.pids = json.loads((self.home / "airflow.pids").read_text())
         time.sleep(0.5)  # the rest of the banner
         return self.output()
 
-    def _log_tail(self, lines: int = 40) -> str:
-        with contextlib.suppress(OSError):
-            return "".join((self.home / "standalone.log").read_text(errors="replace").splitlines(True)[-lines:])
-        return "(no standalone.log)"
+    def logs(self) -> str:
+        return "".join((self.home / f"{name}.log").read_text(errors="replace")
+                       for name in ("scheduler", "dag-processor", "triggerer", "api-server")
+                       if (self.home / f"{name}.log").exists())
+
+    def _log_tail(self, lines: int = 20) -> str:
+        tails = []
+        for name in ("scheduler", "api-server"):
+            with contextlib.suppress(OSError):
+                text = (self.home / f"{name}.log").read_text(errors="replace")
+                tails.append(f"--- {name}.log\n" + "".join(text.splitlines(True)[-lines:]))
+        return "\n".join(tails) or "(no logs)"
 
     def stop(self) -> None:
         """Ctrl-C, as in a terminal: SIGINT to make's process group (make and the launcher; the
-        launcher forwards it to standalone, which runs in a session of its own)."""
+        launcher stops the components, each in a session of its own)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -100,17 +108,18 @@ class Standalone:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
 
-    def leftovers(self) -> bool:
-        """True if standalone's process group outlived the launcher (then it is killed here)."""
-        if self.standalone_pid is None:
-            return False
-        try:
-            os.killpg(self.standalone_pid, 0)
-        except ProcessLookupError:
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.standalone_pid, signal.SIGKILL)
-        return True
+    def leftovers(self) -> list[str]:
+        """Components (or their process groups) that outlived the launcher; they are killed here."""
+        left = []
+        for name, pid in self.pids.items():
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                continue
+            left.append(name)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        return left
 
 
 @pytest.fixture
@@ -137,7 +146,7 @@ def standalone(tmp_path: Path, es_url: str, sample_site: str, alias: str) -> Ite
         yield server
     finally:
         server.stop()
-        assert not server.leftovers(), "airflow standalone's processes outlived make airflow"
+        assert server.leftovers() == [], "Airflow processes outlived make airflow"
         assert _listeners(server.port) == set(), "something still listens on the Airflow port"
 
 
@@ -146,8 +155,9 @@ def test_make_airflow_runs_a_triggered_dag_run(standalone: Standalone, es, alias
     assert f"Airflow is up: {standalone.url}" in banner
     assert "login:         admin / " in banner
     assert "news_ingest (paused), news_backfill (paused)" in banner
-    assert "standalone.log" in banner
-    assert "No such file or directory" not in banner + (standalone.home / "standalone.log").read_text(errors="replace")
+    assert "api-server}.log" in banner
+    assert set(standalone.pids) == {"scheduler", "dag-processor", "triggerer", "api-server"}
+    assert "No such file or directory" not in banner + standalone.logs()
     assert _listeners(standalone.port) == {"0100007F"}  # 127.0.0.1 only
 
     user, password = next(iter(json.loads(
@@ -170,7 +180,7 @@ def test_make_airflow_runs_a_triggered_dag_run(standalone: Standalone, es, alias
         deadline, state = time.monotonic() + RUN_TIMEOUT_S, "queued"
         while state not in ("success", "failed"):
             assert time.monotonic() < deadline, (
-                f"run {run_id} still {state} after {RUN_TIMEOUT_S} s; standalone.log ends:\n{standalone._log_tail()}")
+                f"run {run_id} still {state} after {RUN_TIMEOUT_S} s; the logs end:\n{standalone._log_tail()}")
             time.sleep(2)
             try:  # a busy machine can hold up one answer; the deadline decides
                 state = api.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()["state"]
