@@ -23,7 +23,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -530,14 +529,17 @@ def _parse_html(html: str) -> Any | None:
         return None
 
 
-def _drop_boilerplate(root: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS, headline: Any = _UNSET) -> None:
+def _drop_boilerplate(
+    root: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS, headline: Any = _UNSET, undo: list[Any] | None = None
+) -> None:
     """Remove chrome subtrees in place so no later step can see their dates.
 
     Document order, and the inside of a removed subtree is not visited (it is gone from the page;
     a menu of 200 links costs one check, not 201).  The body and the containers of the headline
     are never chrome, whatever their classes say: "has-sidebar", "comments-open" or
     "promo-template" on a page's layout wrapper name its neighbours, not itself. ``headline``:
-    ``_headline(root)`` when the caller already knows it."""
+    ``_headline(root)`` when the caller already knows it. ``undo``: each removal is recorded
+    there for ``_put_back``."""
     if headline is _UNSET:
         headline = _headline(root)
     keep = set(headline.iterancestors()) if headline is not None else set()
@@ -550,9 +552,35 @@ def _drop_boilerplate(root: Any, tokens: frozenset[str] = _BOILERPLATE_TOKENS, h
             element.tag != "body" and element not in keep and _is_boilerplate(element, tokens)
             and not _article_footer(element)
         ):
-            element.drop_tree()
+            if undo is not None:
+                undo.append(_detach(element))
+            else:
+                element.drop_tree()
         elif len(element):
             stack.extend(reversed(element))
+
+
+def _detach(element: Any) -> tuple[Any, Any, int, Any, str | None]:
+    """``drop_tree`` (the element goes, its tail text stays where it was), with what it takes to
+    put it back: (element, parent, index, previous sibling, that sibling's tail or the parent's
+    text before the tail was joined to it)."""
+    parent = element.getparent()
+    previous = element.getprevious()
+    index = parent.index(element)
+    before = previous.tail if previous is not None else parent.text
+    element.drop_tree()
+    return element, parent, index, previous, before
+
+
+def _put_back(undo: list[Any]) -> None:
+    """Undo ``_detach``es, last first: the page is as it was, text and tails included."""
+    while undo:
+        element, parent, index, previous, before = undo.pop()
+        if previous is not None:
+            previous.tail = before
+        else:
+            parent.text = before
+        parent.insert(index, element)
 
 
 def _article_footer(element: Any) -> bool:
@@ -1244,6 +1272,7 @@ def find_dates(
     now: datetime | None = None,
     allow_before: int = 1990,
     use_htmldate: bool = True,
+    keep_tree: bool = False,
 ) -> ArticleDates:
     """Publication and modification date of one article page.
 
@@ -1258,7 +1287,8 @@ def find_dates(
     after it are implausible (the wall clock when not given).
 
     ``html`` may be the page already parsed (``pipeline.extract.parse_page``): it is read as it is
-    and its chrome removed in place, so pass a copy of a tree that is still needed.
+    and its chrome removed in place; with ``keep_tree`` the removed chrome is put back before
+    returning, so the same tree serves the cleaning stage afterwards (no copy of the page).
     """
     fetched = _normalise_now(now)
     moment = fetched or datetime.now(UTC)
@@ -1268,8 +1298,9 @@ def find_dates(
     ld_mod: list[str] = []
     meta_pub: list[str] = []
     meta_generic: list[str] = []
-    whole_page: Any | None = None
+    whole_page = False  # a page with no structured date: htmldate's last resort may read it whole
     headline: Any | None = None
+    undo: list[Any] = []
     meta_mod: list[str] = []
     page_times: list[str] = []
     vis_pub: list[DateValue] = []
@@ -1282,16 +1313,16 @@ def find_dates(
         ld_pub, ld_mod = _jsonld_dates(root, url or urls[-1])
         marks = _collect_marks(root)
         headline = _headline(root)
-        if use_htmldate and not ld_pub and not marks.itemprops:
-            # a page with no structured date: kept for htmldate's last-resort judgement (whole
-            # when there is no headline to tell article from chrome, else without other
-            # articles' lists)
-            whole_page = deepcopy(root)
-        _drop_boilerplate(root, headline=headline)  # the headline's containers are kept
+        # a page with no structured date is kept for htmldate's last-resort judgement (whole when
+        # there is no headline to tell article from chrome, else without other articles' lists):
+        # the chrome removed below is recorded, to be put back rather than copied beforehand
+        whole_page = use_htmldate and not ld_pub and not marks.itemprops
+        _drop_boilerplate(root, headline=headline, undo=undo)  # the headline's containers are kept
+        visible_headline = headline
         if headline is not None and not _attached(headline, root):
-            headline = _headline(root)  # an <h1> classed like chrome went with the chrome
+            visible_headline = _headline(root)  # an <h1> classed like chrome went with the chrome
         meta_pub, meta_generic, meta_mod, page_times = _meta_dates(root, marks)
-        vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, fetched, date_order, headline)
+        vis_pub, vis_mod = _visible_dates(root, site_timezone, languages, fetched, date_order, visible_headline)
     url_value = next((v for v in map(_url_date, urls) if v is not None), None)
 
     def plausible(values: list[DateValue]) -> list[DateValue]:
@@ -1309,13 +1340,16 @@ def find_dates(
     found_by_htmldate: list[DateValue] = []
     if use_htmldate and root is not None and _worth_asking_htmldate(own, url_value):
         value = _htmldate_value(root, moment, allow_before)
-        if value is None and whole_page is not None and not own:
+        if value is None and whole_page and not own:
+            _put_back(undo)
             if headline is not None:
-                _drop_boilerplate(whole_page, _OTHER_ARTICLES_TOKENS)
-            value = _htmldate_value(whole_page, moment, allow_before) or _htmldate_value(
-                whole_page, moment, allow_before, extensive=True
+                _drop_boilerplate(root, _OTHER_ARTICLES_TOKENS, undo=undo)
+            value = _htmldate_value(root, moment, allow_before) or _htmldate_value(
+                root, moment, allow_before, extensive=True
             )
         found_by_htmldate = [value] if value is not None else []
+    if keep_tree:
+        _put_back(undo)
     published_candidates = own + plausible(
         found_by_htmldate
         + ([url_value] if url_value else [])

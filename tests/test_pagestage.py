@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from bench.fullpages import inflate
 from pipeline.clean import ExtractionError, clean_article
 from pipeline.dates import find_dates
+from pipeline.extract import parse_page
 from pipeline.pagestage import clean_and_date
 from pipeline.samplesite import load_articles
 from pipeline.samplesite.render import render_article
@@ -39,6 +41,32 @@ def test_one_parse_gives_what_two_parses_give(name: str, url: str, html: str) ->
     assert cleaned.body and dates.published is not None
 
 
-def test_a_page_without_text_raises_before_any_date_search() -> None:
+def test_a_page_without_text_raises() -> None:
     with pytest.raises(ExtractionError):
         clean_and_date("<html><body><nav><a href='/'>Start</a></nav></body></html>", "https://x.example/a")
+
+
+# chrome with tail text at the start and in the middle of its parent, nested chrome, a page with a
+# structured date, and pages without one (htmldate's last resort reads the whole page, with and
+# without a headline)
+KEEP_TREE_PAGES = [
+    ("<html><body><article><h1>Titel</h1><nav>Menü</nav>Nachlauf<p>10.01.2022 10:00</p>"
+    "<aside>Mehr <footer>Fuß</footer> hier</aside> Ende</article><footer>x</footer>y</body></html>"),
+    ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", "datePublished": '
+    '"2022-01-10T10:00:00+01:00"}</script></head><body><div class="teaser">03.02.2021<span>a</span></div>'
+    "tail<h1>Titel</h1><p>Text</p></body></html>"),
+    ("<html><body><div class='related'>Mehr zum Thema 03.02.2021</div>text<div><h2>Mehr zum Thema</h2>"
+    "<p>Alte Meldung 04.02.2021</p></div><h1>Titel</h1><p>Ein Text ohne Datum.</p></body></html>"),
+    "<html><body><nav>Start</nav>lose<p>Ein Text ohne Datum und ohne Überschrift.</p><!-- c --></body></html>",
+]
+
+
+@pytest.mark.parametrize("html", KEEP_TREE_PAGES + [html for _n, _u, html in _pages()[:6]])
+def test_date_search_puts_back_the_chrome_it_removed(html: str) -> None:
+    """``find_dates(keep_tree=True)`` (what clean_and_date uses so cleaning can take the same
+    tree) leaves the parsed page exactly as it was, and finds what a search on its own parse finds."""
+    tree = parse_page(html)
+    before = etree.tostring(tree, encoding="unicode")
+    kept = find_dates(tree, url="https://x.example/a", keep_tree=True)
+    assert etree.tostring(tree, encoding="unicode") == before
+    assert kept == find_dates(parse_page(html), url="https://x.example/a")
