@@ -9,8 +9,12 @@ to leave docs/benchmarks.md alone). It sets up everything on this machine:
 - a news site of ``--pages`` German article pages (bench/e2e_site.py: about 50 KB of HTML each,
   four hosts 127.0.0.1-4, two RSS feeds per host) served by real HTTP servers in a separate
   process;
-- the NER test model (``pipeline.entities.training.train_ner``, as the tests build it), trained
-  in a subprocess and given to the tasks through ``NEWS_SPACY_MODELS``;
+- the German NER model the repository ships (``models/de_germeval_ner``, the default for ``de``),
+  given to the tasks through ``NEWS_SPACY_MODELS``; ``--test-model`` trains the tests' small
+  network instead (``pipeline.entities.training.train_ner``, the figures before issue 18);
+- a reference in the same invocation: CPU time of bare ``trafilatura.extract`` on pages of the
+  same site (in a subprocess, after the runs), so the pipeline's CPU per article can be given as
+  a ratio that survives the shared machine's noise;
 - a throwaway Airflow home (SQLite in WAL mode), an Execution API server, and the real
   ``dags/news_ingest.py`` run by ``dag.test(use_executor=True)`` with a LocalExecutor of
   parallelism 1 or 2 (tests/airflow_local.py), feeds split into ``--groups`` groups.
@@ -193,6 +197,33 @@ def write_bench_config(directory: Path, *, es_url: str, alias: str, feeds: list[
     return directory
 
 
+SHIPPED_MODEL = ROOT / "models" / "de_germeval_ner"
+
+_TRAFILATURA_REF = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import trafilatura
+from bench.e2e_site import SiteLayout, render_page
+layout = SiteLayout(pages=int(sys.argv[2]), hosts=int(sys.argv[3]), feeds_per_host=int(sys.argv[4]))
+n = int(sys.argv[5])
+pages = [render_page(layout, i, "http://127.0.0.1:8000").decode("utf-8") for i in range(n)]
+trafilatura.extract(pages[0])
+cpu = time.process_time()
+chars = sum(len(trafilatura.extract(p) or "") for p in pages)
+print(json.dumps({"pages": n, "cpu_ms_per_page": 1000 * (time.process_time() - cpu) / n, "chars": chars}))
+"""
+
+
+def trafilatura_reference(args: argparse.Namespace, pages: int = 300) -> dict[str, Any]:
+    """CPU ms per page of bare ``trafilatura.extract`` (default settings) on the bench site's pages."""
+    out = subprocess.run(
+        [sys.executable, "-c", _TRAFILATURA_REF, str(ROOT), str(args.pages), str(args.hosts),
+         str(args.feeds_per_host), str(min(pages, args.pages))],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def train_model(directory: Path) -> float:
     """Train the tests' NER model in a subprocess (keeps spaCy out of the forking process)."""
     started = time.perf_counter()
@@ -315,7 +346,8 @@ def _mb(kb: float) -> float:
     return kb / 1024
 
 
-def report(results: list[RunResult], args: argparse.Namespace, model_s: float, es_version: str) -> str:
+def report(results: list[RunResult], args: argparse.Namespace, model_s: float, es_version: str,
+           reference: dict[str, Any] | None = None) -> str:
     main = [r for r in results if r.label.startswith("main")]
     mem = sorted((r for r in results if r.parallelism == max(args.parallelism)), key=lambda r: r.pages)
     first = main[0]
@@ -326,7 +358,8 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
         "",
         (
             f"Method: `dags/news_ingest.py` run by `dag.test(use_executor=True)` with Airflow's LocalExecutor "
-            f"(parallelism 1, then 2; SQLite metadata DB in WAL mode; an `airflow api-server --apps execution` "
+            f"(parallelism {', then '.join(str(p) for p in args.parallelism)}; SQLite metadata DB in WAL mode; "
+            f"an `airflow api-server --apps execution` "
             f"for the task supervisors; `[workers] min_heartbeat_interval` "
             f"{os.environ['AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL']} s, as in docker-compose.yml), "
             f"feeds split into at most {args.groups} groups "
@@ -336,7 +369,12 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
             f"{first.site['page_bytes']['min'] / 1024:.0f}-{first.site['page_bytes']['max'] / 1024:.0f} KB; "
             f"every 25th page a near copy of another) on {args.hosts} hosts (127.0.0.1-{args.hosts}), "
             f"{args.feeds_per_host} RSS feeds per host, served by threaded HTTP servers in a separate process. "
-            f"Entities with the tests' NER model (trained in {model_s:.0f} s). One local Elasticsearch node "
+            + (f"Entities with the tests' small NER network (`--test-model`, trained in {model_s:.0f} s). "
+               if args.test_model else
+               "Entities with the German NER model the repository ships (`models/de_germeval_ner`, the "
+               "default for `de`) and the gazetteer (countries, capitals and regions from the packages, "
+               "people and organisations from config/entities). ")
+            + f"One local Elasticsearch node "
             f"on the same machine (heap 512m, JIT `{args.es_jit}`, 1 shard, 0 replicas). A fresh alias per run, so every page is "
             f"new; a {args.warmup_pages}-page warm-up run first (not shown)."
         ),
@@ -409,6 +447,18 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
             f"| {c['api-server']:.1f} | {c['scheduler loop (dag.test)']:.1f} | {c['site server']:.1f} | {busy:.0%} "
             f"| {per_article:.1f} | {cores * 1000 / per_article:.0f} |"
         )
+    if reference:
+        ref_ms = reference["cpu_ms_per_page"]
+        lines += ["", (
+            f"Reference measured in the same invocation: bare `trafilatura.extract` (default settings, no "
+            f"fetch, no cleaning rules, no dates, entities or index) on {reference['pages']} pages of the "
+            f"same site takes {ref_ms:.1f} CPU ms a page. The whole run's CPU per indexed article, as a "
+            "multiple of that: " + ", ".join(
+                f"{r.label} {1000 * sum(r.cpu.values()) / max(r.indexed, 1) / ref_ms:.1f}x"
+                for r in results if r.label != "warm-up") + "; the ingest task processes alone: " + ", ".join(
+                f"{r.label} {1000 * r.cpu['task processes'] / max(r.indexed, 1) / ref_ms:.1f}x"
+                for r in results if r.label.startswith("main")) + "."
+        )]
     lines += ["", "### Task memory", ""]
     lines.append(
         "Peak RSS (`ru_maxrss`) of each ingest task process; it includes the pages it shares with the "
@@ -485,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--es-port", type=int, default=int(os.environ.get("NEWS_BENCH_ES_PORT", DEFAULT_ES_PORT)))
     parser.add_argument("--es-jit", choices=sorted(JIT_OPTIONS),
                         help="JIT mode of the node (default: the local node's, $NEWS_ES_LOCAL_JIT or quick)")
+    parser.add_argument("--test-model", action="store_true",
+                        help="the tests' small NER network instead of the shipped model (figures before issue 18)")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not write docs/")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
     args = parser.parse_args(argv)
@@ -512,8 +564,13 @@ def main(argv: list[str] | None = None) -> int:
     started_node = node.start()
     bench.node = node
     try:
-        model_dir = work / "ner-model"
-        model_s = train_model(model_dir)
+        if args.test_model:
+            model_dir = work / "ner-model"
+            model_s = train_model(model_dir)
+        else:
+            model_dir, model_s = SHIPPED_MODEL, 0.0
+            if not (model_dir / "meta.json").exists():
+                raise RuntimeError(f"{model_dir} is missing: the shipped model is part of the repository")
         os.environ["NEWS_SPACY_MODELS"] = f"de={model_dir}"
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
@@ -541,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         with urllib.request.urlopen(f"{bench.es_url}/_nodes/_local?filter_path=nodes.*.version", timeout=30) as r:
             es_version = next(iter(json.loads(r.read())["nodes"].values()))["version"]
         bad = [r for r in results if not r.state.endswith("success")]
-        body = report(results, args, model_s, es_version)
+        say("reference: bare trafilatura.extract on the same pages")
+        reference = trafilatura_reference(args)
+        body = report(results, args, model_s, es_version, reference)
         print(body)
         if bad:
             say(f"runs not successful: {[(r.label, r.state, r.extra['not_successful']) for r in bad]}; "

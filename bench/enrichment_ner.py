@@ -81,6 +81,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
 
 
 def main() -> None:
+    load_start = os.getloadavg()[0]
     articles = make_articles()
     n_words = sum(len(a.split()) for a in articles)
     n_chars = sum(len(a) for a in articles)
@@ -123,8 +124,8 @@ def main() -> None:
             wall, cpu = timed(lambda: list(ref.pipe(articles, batch_size=32)))
             rows.append(("NER only (`nlp.pipe`), batch 32, the former test network (64 wide, 2 deep), for reference", wall, cpu))
         gaz = EntityExtractor(models={}).gazetteer
-        wall, cpu = timed(lambda: [gaz.find(a) for a in articles])
-        rows.append(("gazetteer matching only", wall, cpu))
+        wall, cpu = timed(lambda: [gaz.find(a, "de") for a in articles])
+        rows.append((f"gazetteer matching only ({len(gaz):,} records: package places and config/entities)", wall, cpu))
         ex = EntityExtractor(models={"de": str(model_dir)})
         sample = ex.extract(articles[0], "de")
 
@@ -157,11 +158,14 @@ def main() -> None:
         "",
         (
             f"Best NER + linking: {best:,.0f} articles per CPU-second (one core): target {TARGET:.0f} {verdict}. "
-            "Wall and CPU time differ when other jobs share the machine's 2 cores."
+            "Wall and CPU time differ when other jobs share the machine's 2 cores: load average (1 min) "
+            f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end of this run; compare rows of one "
+            "run with each other, not wall figures across runs."
         ),
         (
             f"Entities in the first article: {len(sample)} "
-            f"({', '.join(e['name'] for e in sample[:8])}{', ...' if len(sample) > 8 else ''})."
+            f"({', '.join(e['name'] + ('' if e['linked'] else ' [unlinked]') for e in sample[:8])}"
+            f"{', ...' if len(sample) > 8 else ''})."
         ),
         (
             "Caveat: a pretrained `de_core_news_md` (not installable here) has a wider tok2vec and more "
