@@ -239,6 +239,8 @@ class RunResult:
     window: tuple[float, float] | None
     cpu: dict[str, float] = field(default_factory=dict)
     killed: str | None = None
+    note: str = ""
+    triggered: float = 0.0  # wall-clock time of the trigger
 
     @property
     def hosts(self) -> dict[str, int]:
@@ -280,9 +282,10 @@ def triggered_run(label: str, stack: Any, es: Any, alias: str, reference: dict[s
     started = time.perf_counter()
     run_id = stack.api.trigger(DAG_ID)["dag_run_id"]
     say(f"[{label}] triggered {run_id}")
-    killed = None
+    killed, note = None, ""
     if kill:
-        killed = _kill_when_busy(stack, run_id, kill, timeout)
+        count = _kill_when_busy(stack, es, alias, run_id, kill, len(reference) // 4, timeout)
+        killed, note = kill, f"killed {time.perf_counter() - started:.0f} s after the trigger, {count} articles indexed"
     final = stack.api.wait_for_run(DAG_ID, run_id, timeout)
     wall = time.perf_counter() - started
     cpu = meter.stop() if meter else {}
@@ -290,22 +293,31 @@ def triggered_run(label: str, stack: Any, es: Any, alias: str, reference: dict[s
     window = None if killed else busy_window(tries)  # killed: every request of the run counts
     result = RunResult(label, run_id, str(final["state"]), wall, es.count(index=alias)["count"], tries,
                        compare(reference, snapshot(es, alias)), politeness(request_log, window, since), window,
-                       cpu, killed)
+                       cpu, killed, note, since)
     say(result.summary())
     return result
 
 
-def _kill_when_busy(stack: Any, run_id: str, victim: str, timeout: float) -> str:
+def _kill_when_busy(stack: Any, es: Any, alias: str, run_id: str, victim: str, indexed: int, timeout: float) -> int:
+    """SIGKILL ``victim`` once it and another worker run ingest tasks and at least ``indexed``
+    articles are in the index: its tasks are in the middle of their feeds, some pages indexed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         running = {t.hostname for t in ingest_tries(stack.api, run_id) if t.state == "running"}
-        if victim in running and len(running) >= 2:
-            time.sleep(2.0)  # a little into its tasks: some pages fetched and indexed, not all
+        if victim in running and len(running) >= 2 and _count(es, alias) >= indexed:
             stack.kill_worker(victim)
-            say(f"SIGKILL to {victim} and its task processes")
-            return victim
+            count = _count(es, alias)
+            say(f"SIGKILL to {victim} and its task processes ({count} articles indexed)")
+            return count
         time.sleep(0.5)
-    raise TimeoutError(f"{victim} never ran an ingest task beside another worker")
+    raise TimeoutError(f"{victim} never ran an ingest task beside another worker with {indexed} articles indexed")
+
+
+def _count(es: Any, alias: str) -> int:
+    try:
+        return es.count(index=alias, ignore_unavailable=True, allow_no_indices=True)["count"]
+    except Exception:  # noqa: BLE001 - the alias does not exist before prepare_index
+        return 0
 
 
 # ---------------------------------------------------------------------------- the whole setup
@@ -376,9 +388,14 @@ class Setup:
             self.site.stop()
 
 
-def check(result: RunResult, *, workers: int, interval_s: float = INTERVAL_S, tolerance_s: float = 0.05) -> list[str]:
+def check(result: RunResult, *, workers: int, interval_s: float = INTERVAL_S, tolerance_s: float = 0.1) -> list[str]:
     """What must hold for a run; an empty list when everything does. ``workers``: how many
-    workers must have run ingest tasks (with two, the interval per host must hold too)."""
+    workers must have run ingest tasks (with two, the interval per host must hold too).
+
+    ``tolerance_s``: the site stamps a request when its handler thread runs, and a request whose
+    task process was scheduled late (2 cores, a dozen busy processes) lands closer to the next
+    one than the reserved starts were; without the shared reservation, two workers' requests to
+    one host arrive within milliseconds of each other."""
     problems = []
     eq = result.equality
     if result.state != "success":
@@ -416,15 +433,19 @@ def report(setup: Setup, runs: list[RunResult]) -> str:
         same = "yes" if not (eq["missing"] or eq["extra"] or eq["hash_differs"]) else (
             f"no: {len(eq['missing'])} missing, {len(eq['extra'])} extra, {len(eq['hash_differs'])} changed")
         hosts = ", ".join(f"{h}: {n}" for h, n in sorted(r.hosts.items()))
-        gap = (f"{r.polite['min_gap_s']:.3f} s ({r.polite['requests']} requests)"
-               if r.window and r.polite["min_gap_s"] is not None else "– (one worker)")
+        if r.polite["min_gap_s"] is None or not (r.window or r.killed):
+            gap = "– (one worker)"
+        else:
+            gap = f"{r.polite['min_gap_s']:.3f} s ({r.polite['requests']} requests{'' if r.window else ', whole run'})"
         lines.append(f"| {r.label} | {r.state} | {r.articles} | {same} | {hosts} | {r.ingest_s:.0f} s | "
                      f"{r.articles / r.ingest_s:.1f} | {gap} |")
     killed = [r for r in runs if r.killed]
     for r in killed:
-        lines += ["", f"**{r.label}**: tries of the mapped ingest tasks (try, worker, state):", ""]
+        lines += ["", f"**{r.label}** ({r.note}): tries of the mapped ingest tasks (try, worker, state):", ""]
         for t in r.tries:
-            lines.append(f"- `ingest_group[{t.map_index}]` try {t.try_number} on {t.hostname}: {t.state}")
+            span = (f", t+{t.start - r.triggered:.0f} s to t+{t.end - r.triggered:.0f} s"
+                    if t.start is not None and t.end is not None else "")
+            lines.append(f"- `ingest_group[{t.map_index}]` try {t.try_number} on {t.hostname}: {t.state}{span}")
     cpu_runs = [r for r in runs if r.cpu]
     if cpu_runs:
         names = sorted({k for r in cpu_runs for k in r.cpu}, key=lambda k: -max(r.cpu.get(k, 0) for r in cpu_runs))

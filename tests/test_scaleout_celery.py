@@ -7,7 +7,7 @@ with the settings docker-compose.yml gives the same services (config/scaleout.en
 (4 hosts, 16 feeds, every feed its own ``site``, so every ingest task fetches from every host) logs
 the requests it receives. The run must succeed, its ingest tasks run on both workers, its index
 equal a single-process run's (same ids, same content hashes) and no two requests to one host come
-closer than the configured interval while both workers ran. A worker killed mid-run is measured by
+closer than the configured interval (less the site's timestamp jitter) while both workers ran. A worker killed mid-run is measured by
 bench/scaleout_celery.py (it adds a heartbeat timeout and a retry delay, about two minutes).
 About 3-4 minutes on 2 cores, most of it starting the services.
 """
@@ -23,7 +23,6 @@ import pytest
 import yaml
 
 from bench.scaleout_celery import (
-    INTERVAL_S,
     SiteProcess,
     check,
     reference_run,
@@ -36,6 +35,10 @@ from tests.conftest import ROOT
 from tests.test_scaleout import cluster, cluster_es  # noqa: F401 - the two-node cluster fixtures
 
 PAGES = 32
+# per_host_min_interval_s, and how much earlier than that a request may reach the site: the site
+# stamps a request when its handler thread runs, and on 2 busy cores a request whose process was
+# scheduled late lands closer to the next one (measured: up to 56 ms at a load average of 17)
+INTERVAL_S, JITTER_S = 0.5, 0.1
 AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker", "airflow-cli", "flower")
 
@@ -79,9 +82,10 @@ def test_triggered_run_on_two_celery_workers_matches_single_process_run(
     request_log = work / "requests.log"
     site = SiteProcess(PAGES, 4, 4, request_log)  # 4 feeds per host: every group has every host
     stack = CeleryStack(work / "stack", write_config(
-        work / "cluster", es_url=cluster.url, alias=alias, feeds=site.feeds(), groups=4, replicas=1))
+        work / "cluster", es_url=cluster.url, alias=alias, feeds=site.feeds(), groups=4, replicas=1,
+        interval_s=INTERVAL_S))
     reference_dir = write_config(work / "single", es_url=es_url, alias=alias, feeds=site.feeds(), groups=4,
-                                 replicas=0)
+                                 replicas=0, interval_s=INTERVAL_S)
     failures: list[BaseException] = []
 
     def reference() -> None:  # the single-process run, into the suite's node, while the services start
@@ -114,12 +118,11 @@ def test_triggered_run_on_two_celery_workers_matches_single_process_run(
     # nothing lost, nothing duplicated, nothing different: the single-process run's ids and hashes
     assert result.equality == {"reference": PAGES, "result": PAGES, "missing": [], "extra": [], "hash_differs": []}
     # every host was fetched by both workers at once; the starts reserved in Elasticsearch kept the
-    # interval (the site's receive times jitter by a few ms; without the shared reservation two
-    # workers' requests to one host arrive together)
+    # interval (without the shared reservation two workers' requests to one host arrive together)
     assert result.window is not None, tries
     assert result.polite["requests"] > 0 and len(result.polite["hosts"]) == 4, result.polite
-    assert result.polite["min_gap_s"] >= INTERVAL_S - 0.05, result.polite
-    assert check(result, workers=2) == []
+    assert result.polite["min_gap_s"] >= INTERVAL_S - JITTER_S, result.polite
+    assert check(result, workers=2, interval_s=INTERVAL_S, tolerance_s=JITTER_S) == []
     # the run's indices have their replicas on the other node
     cluster.wait_for("green", indices=f"{alias}*", timeout=60)
     cluster_es.indices.delete(index=f"{alias}-*", ignore_unavailable=True, allow_no_indices=True)
