@@ -87,6 +87,10 @@ def test_entity_matches_a_word_of_its_name_an_alias_or_its_id_but_no_prefix(sear
     assert _titles(search, "", "--entity", "Q7747") == {r["title"] for r in by_word}
     assert _records(search, "", "--entity", "Put") == []
     assert len(_records(search, "", "--entity", "Tokayev")) == 5  # an alias in the gazetteer, another spelling
+    # issue 18: a name in another language finds the entity through its id (Q232)
+    assert _titles(search, "", "--entity", "Kazakhstan") == _titles(search, "", "--entity", "Kasachstan")
+    assert len(_records(search, "", "--entity", "Kazakhstan")) == 5
+    assert _titles(search, "", "--entity", "Q232") == _titles(search, "", "--entity", "Kazakhstan")
 
 
 def test_dates_in_both_forms_and_a_bad_date_refused_in_one_line(search) -> None:
