@@ -9,7 +9,8 @@ the requests it receives. The run must succeed, its ingest tasks run on both wor
 equal a single-process run's (same ids, same content hashes) and no two requests to one host come
 closer than the configured interval (less the site's timestamp jitter) while both workers ran. A worker killed mid-run is measured by
 bench/scaleout_celery.py (it adds a heartbeat timeout and a retry delay, about two minutes).
-About 3-4 minutes on 2 cores, most of it starting the services.
+About 7 minutes on 2 cores shared with other jobs (load average 10-13), most of it starting the
+services; the two-node cluster fixture adds 2.5.
 """
 
 from __future__ import annotations
