@@ -10,7 +10,10 @@ conflict, then sleep until the reserved start. Start times are wall-clock second
 different machines need synchronised clocks (NTP), as Airflow's scheduler does anyway.
 
 Each start is reserved a little ahead (twice the last write's latency, 20-500 ms), so the request
-starts at its reserved time unless the write took longer than that. What it does not do: cap
+starts at its reserved time unless the write took longer than that; a write that returns after its
+reserved start (the first write of a run creates the index, a loaded machine stalls) gives that
+slot up and reserves again with the longer lead, since the next worker may already hold the slot
+one interval after the one that was missed. What it does not do: cap
 concurrent requests across processes (only the spacing of their starts;
 with the default 1 s interval a site sees at most about one request a second in all). With
 ``per_host_min_interval_s: 0`` (and no robots.txt Crawl-delay for the host) there is nothing to share
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 MAX_CONFLICT_RETRIES = 50
 RETRY_AFTER_S = 60.0
 MIN_LEAD_S, MAX_LEAD_S = 0.02, 0.5
+# a reservation that the write returned later than this after its start is given up and made again
+LATE_TOLERANCE_S = 0.01
 
 
 class SharedHostLimiter(HostLimiter):
@@ -89,6 +94,8 @@ class SharedHostLimiter(HostLimiter):
                     continue  # another worker reserved first: read again
                 after = self._wall_clock()
                 self._lead = min(MAX_LEAD_S, max(MIN_LEAD_S, 2 * (after - now)))
+                if after - start > LATE_TOLERANCE_S:
+                    continue  # the reserved start has passed: starting now could crowd the next slot
                 return start - after
             log.warning("host %s: no shared slot after %d conflicts; going ahead", host, MAX_CONFLICT_RETRIES)
         except (TransportError, ApiError) as exc:

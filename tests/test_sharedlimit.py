@@ -61,6 +61,50 @@ def test_two_workers_keep_the_interval_together(es, es_url, alias) -> None:
         client.close()
 
 
+class _SlowFirstWrite:
+    """An Elasticsearch client whose first write answers ``delay`` seconds late (as the write that
+    creates the index does, or any write on a stalled machine)."""
+
+    def __init__(self, es: Elasticsearch, delay: float) -> None:
+        self.es, self.delay, self.writes = es, delay, 0
+
+    def options(self, **kwargs):
+        return self.es.options(**kwargs)
+
+    def index(self, **kwargs):
+        result = self.es.index(**kwargs)
+        self.writes += 1
+        if self.writes == 1:
+            time.sleep(self.delay)
+        return result
+
+
+def test_a_write_answered_after_its_reserved_start_reserves_again(es, es_url, alias) -> None:
+    ensure_index(es, ElasticsearchSettings(url=es_url, index_alias=alias, number_of_replicas=0))
+    clients = [Elasticsearch(es_url, request_timeout=10) for _ in range(2)]
+    slow = _SlowFirstWrite(clients[0], delay=0.3)
+    limiters = [SharedHostLimiter(slow, alias, INTERVAL, 2), SharedHostLimiter(clients[1], alias, INTERVAL, 2)]
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def first_request(limiter: SharedHostLimiter, after: float) -> None:
+        time.sleep(after)
+        with limiter.slot("late.example"), lock:
+            starts.append(time.time())
+
+    # the slow limiter reserves first; the other reads its reservation while the write still hangs
+    threads = [threading.Thread(target=first_request, args=(limiters[0], 0.0)),
+               threading.Thread(target=first_request, args=(limiters[1], 0.1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(starts) == 2 and slow.writes == 2  # the missed slot was reserved again
+    assert min(_gaps(sorted(starts))) >= INTERVAL - 0.03, _gaps(sorted(starts))
+    for client in clients:
+        client.close()
+
+
 def test_unreachable_elasticsearch_falls_back_to_the_local_limiter(caplog) -> None:
     dead = Elasticsearch("http://127.0.0.1:9", request_timeout=2, max_retries=0)
     limiter = SharedHostLimiter(dead, "nowhere", INTERVAL, 2)
