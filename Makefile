@@ -45,7 +45,7 @@ airflow-db: setup
 run: setup airflow-db es-start
 	@$(BIN)/python scripts/run_demo.py
 
-## airflow: Airflow 3 standalone (scheduler, DAG processor, triggerer, UI) on 127.0.0.1:$(AIRFLOW_PORT);
+## airflow: Airflow 3 (scheduler, dag-processor, triggerer, API server and UI, each its own process and log) on 127.0.0.1:$(AIRFLOW_PORT);
 ## starts Elasticsearch and the sample site as the config needs them; Ctrl-C stops it (README, docs/airflow.md)
 AIRFLOW_PORT ?= 8080
 airflow: setup airflow-db
