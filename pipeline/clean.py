@@ -15,8 +15,9 @@ Every removal is a ``Removal(rule, chars)`` so a wrong rule can be found from th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -152,7 +153,14 @@ def clean_article(
 
 
 def _text_len(element: HtmlElement) -> int:
-    return len(normalize_space(element.text_content()))
+    return _space_len(element.text_content())
+
+
+def _space_len(text: str) -> int:
+    """``len(normalize_space(text))`` without the regex pass: ``str.split`` splits at the same
+    characters as ``\\s`` (both use ``str.isspace``) and drops the ends as ``strip`` does; on whole
+    pages this is several times faster."""
+    return len(" ".join(text.split()))
 
 
 def _remove(element: HtmlElement) -> None:
@@ -191,7 +199,7 @@ _LINK_TEXT = etree.XPath(".//a//text()", smart_strings=False)
 
 
 def _chars_of(texts: list) -> int:
-    return len(normalize_space("".join(texts)))
+    return _space_len("".join(texts))
 
 
 def _prose_len(element: HtmlElement) -> tuple[int, int]:
@@ -233,16 +241,44 @@ def _drop_candidates(tree: HtmlElement, site: SiteRules) -> Iterator[tuple[str, 
         for element in rule.compiled(tree):
             yield rule.name, element
     if site.drop_class_words:
-        words = [(rule.name, f"-{rule.word}-") for rule in site.drop_class_words]
+        rule_of = _class_matcher(tuple((rule.name, f"-{rule.word}-") for rule in site.drop_class_words))
         for element in _WITH_CLASS(tree):
-            parts = class_parts(element.get("class") or "")
-            for name, needle in words:
-                if needle in parts:
-                    yield name, element
-                    break
+            name = rule_of(element.get("class") or "")
+            if name is not None:
+                yield name, element
 
 
 _WITH_CLASS = etree.XPath("//*[@class]")
+
+
+@lru_cache(maxsize=64)
+def _class_matcher(words: tuple[tuple[str, str], ...]) -> Callable[[str], str | None]:
+    """For one rule set's ``(name, -word-)`` pairs: class attribute -> the first rule (in rule
+    order) whose ``-word-`` is in the attribute's ``class_parts``, or None. Class attributes
+    repeat within a page and across pages, so answers are kept (up to ``_CLASS_CACHE`` of them);
+    most attributes match no word, which one combined search tells (it finds a match exactly when
+    one needle is a substring: each alternative is tried at every position)."""
+    anyword = re.compile("|".join(re.escape(needle) for _, needle in words))
+    known: dict[str, str | None] = {}
+
+    def rule_of(class_attr: str) -> str | None:
+        try:
+            return known[class_attr]
+        except KeyError:
+            pass
+        parts = class_parts(class_attr)
+        name = None
+        if anyword.search(parts):
+            name = next((name for name, needle in words if needle in parts), None)
+        if len(known) >= _CLASS_CACHE:
+            known.clear()
+        known[class_attr] = name
+        return name
+
+    return rule_of
+
+
+_CLASS_CACHE = 20000
 
 
 # --- paragraph stage ----------------------------------------------------------------------------
