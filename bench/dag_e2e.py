@@ -159,11 +159,15 @@ def say(message: str) -> None:
 
 # ---------------------------------------------------------------------------- site and config
 class SiteProcess:
-    """bench/e2e_site.py in its own process; stopped by closing its stdin."""
+    """bench/e2e_site.py in its own process (logging every request it receives to ``request_log``
+    when given); stopped by closing its stdin."""
 
-    def __init__(self, pages: int, hosts: int, feeds_per_host: int) -> None:
+    def __init__(self, pages: int, hosts: int, feeds_per_host: int, request_log: Path | None = None) -> None:
+        self.request_log = request_log
         cmd = [sys.executable, "-m", "bench.e2e_site", "--pages", str(pages), "--hosts", str(hosts),
                "--feeds-per-host", str(feeds_per_host)]
+        if request_log is not None:
+            cmd += ["--request-log", str(request_log)]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line:
@@ -181,19 +185,25 @@ class SiteProcess:
             self.proc.wait(timeout=10)
 
 
-def write_bench_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], groups: int) -> Path:
+def write_bench_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], groups: int | None = None,
+                       replicas: int = 0, http: dict[str, Any] = RELAXED_HTTP, **es_settings: Any) -> Path:
+    """A config dir like the repo's for the bench site: these feeds (without the site's entries),
+    this node or cluster and alias, ``http`` settings, ``groups`` feed groups when given; the repo's
+    site rules and entities linked in."""
     directory.mkdir(parents=True, exist_ok=True)
-    main = {
-        "elasticsearch": {"url": es_url, "index_alias": alias, "number_of_replicas": 0},
-        "http": RELAXED_HTTP,
-        "ingest": {"max_feed_groups": groups},
+    main: dict[str, Any] = {
+        "elasticsearch": {"url": es_url, "index_alias": alias, "number_of_replicas": replicas, **es_settings},
+        "http": http,
         "feeds_file": "feeds.yaml",
     }
+    if groups is not None:
+        main["ingest"] = {"max_feed_groups": groups}
     (directory / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
     clean = [{k: v for k, v in f.items() if k != "entries"} for f in feeds]
     (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": clean}), encoding="utf-8")
     for shared in ("sites", "entities"):
-        (directory / shared).symlink_to(ROOT / "config" / shared)
+        if not (directory / shared).exists():
+            (directory / shared).symlink_to(ROOT / "config" / shared)
     return directory
 
 

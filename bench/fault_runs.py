@@ -41,8 +41,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -50,6 +48,7 @@ if str(ROOT) not in sys.path:
 from elasticsearch import Elasticsearch
 
 from bench import e2e_site
+from bench.dag_e2e import write_bench_config
 from pipeline.index.names import article_pattern, deadletter_index, leases_index, runlog_index
 from pipeline.localnode import LocalNode, NodeSettings
 
@@ -68,19 +67,11 @@ def _counting_get(self: Any) -> None:
 e2e_site._Handler.do_GET = _counting_get  # type: ignore[method-assign]
 
 
+FAULT_HTTP = {"per_host_min_interval_s": 0, "connect_timeout_s": 5, "read_timeout_s": 15}
+
+
 def _config(directory: Path, es_url: str, alias: str, feeds: list[dict], **es_settings: Any) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    main = {
-        "elasticsearch": {"url": es_url, "index_alias": alias, "number_of_replicas": 0, **es_settings},
-        "http": {"per_host_min_interval_s": 0, "connect_timeout_s": 5, "read_timeout_s": 15},
-        "feeds_file": "feeds.yaml",
-    }
-    (directory / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
-    clean = [{k: v for k, v in f.items() if k != "entries"} for f in feeds]
-    (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": clean}), encoding="utf-8")
-    for shared in ("sites", "entities"):
-        (directory / shared).symlink_to(ROOT / "config" / shared)
-    return directory
+    return write_bench_config(directory, es_url=es_url, alias=alias, feeds=feeds, http=FAULT_HTTP, **es_settings)
 
 
 RUNNER_ROOT = ROOT  # where the runners import ``pipeline`` from (--runner-root: another revision)

@@ -23,7 +23,6 @@ request log shows whether they did.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -42,8 +41,8 @@ if str(ROOT) not in sys.path:
 
 import itertools
 
-import yaml
-
+from bench.dag_e2e import SiteProcess as BenchSiteProcess
+from bench.dag_e2e import write_bench_config
 from bench.proc_cpu import process_cpu_s
 
 SCALEOUT_MD = ROOT / "docs" / "scale-out.md"
@@ -57,51 +56,23 @@ def say(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------- site and config
-class SiteProcess:
+class SiteProcess(BenchSiteProcess):
     """bench/e2e_site.py in its own process with a request log; stopped by closing its stdin."""
 
     def __init__(self, pages: int, hosts: int, feeds_per_host: int, request_log: Path) -> None:
-        self.request_log = request_log
-        cmd = [sys.executable, "-m", "bench.e2e_site", "--pages", str(pages), "--hosts", str(hosts),
-               "--feeds-per-host", str(feeds_per_host), "--request-log", str(request_log)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line:
-            self.stop()
-            raise RuntimeError("the bench site did not start")
-        self.info = json.loads(line)
+        super().__init__(pages, hosts, feeds_per_host, request_log)
 
     def feeds(self) -> list[dict]:
         """The site's feeds, each its own ``site``: a host's feeds land in different groups."""
         return [{**{k: v for k, v in f.items() if k != "entries"}, "site": f["name"]} for f in self.info["feeds"]]
 
-    def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
 def write_config(directory: Path, *, es_url: str, alias: str, feeds: list[dict], groups: int, replicas: int,
                  interval_s: float = INTERVAL_S) -> Path:
     """A config dir like the repo's: these feeds, this cluster and alias, the polite interval."""
-    directory.mkdir(parents=True, exist_ok=True)
-    main = {
-        "elasticsearch": {"url": es_url, "index_alias": alias, "number_of_replicas": replicas},
-        "http": {"connect_timeout_s": 5, "read_timeout_s": 30, "per_host_min_interval_s": interval_s,
-                 "per_host_max_concurrent": 2},
-        "ingest": {"max_feed_groups": groups},
-        "feeds_file": "feeds.yaml",
-    }
-    (directory / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
-    (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
-    for shared in ("sites", "entities"):
-        if not (directory / shared).exists():
-            (directory / shared).symlink_to(ROOT / "config" / shared)
-    return directory
+    http = {"connect_timeout_s": 5, "read_timeout_s": 30, "per_host_min_interval_s": interval_s,
+            "per_host_max_concurrent": 2}
+    return write_bench_config(directory, es_url=es_url, alias=alias, feeds=feeds, groups=groups,
+                              replicas=replicas, http=http)
 
 
 def reference_run(config_dir: Path, log_path: Path) -> float:
