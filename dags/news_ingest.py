@@ -3,9 +3,12 @@
 - ``prepare_index``: index template, auxiliary indices, the read alias.
 - ``list_feeds``: the run plan: every feed (``schedule.mode: nightly``), or only the feeds that
   are due (``streaming``), packed into at most ``ingest.max_feed_groups`` groups; all feeds of
-  one site share a group, so the pipeline's per-host limiter keeps that site's politeness.
+  one site share a group, so the pipeline's per-host limiter keeps that site's politeness. The
+  streaming loop (``schedule.streaming_run_s`` > 0): every feed, in ``schedule.streaming_tasks``
+  groups, and the DAG runs ``@continuous``.
 - ``ingest_group``: one mapped task per group (in the Airflow pool ``ingest.pool``); a feed's
-  failure never fails the other feeds.
+  failure never fails the other feeds. In the streaming loop each task polls its feeds as they
+  fall due for ``streaming_run_s`` seconds (pipeline.streamloop).
 - ``summarize``: logs the run summary (per stage, per feed) and writes it to ``<alias>-runs``.
 - ``announce_articles``: emits the asset named after the read alias (``news-articles``) when
   articles were created or updated (skipped otherwise), so DAGs with
@@ -50,7 +53,9 @@ def _settings() -> Any:
 
 @dag(
     dag_id="news_ingest",
-    schedule=_CONFIG.schedule.active_cron,
+    # nightly: schedule.cron; streaming: streaming_cron, or "@continuous" for the streaming loop
+    # (schedule.streaming_run_s > 0: the next run starts when this one ends; needs max_active_runs=1)
+    schedule=_CONFIG.schedule.dag_schedule,
     start_date=pendulum.datetime(2026, 1, 1, tz=_CONFIG.schedule.timezone),
     catchup=False,
     max_active_runs=1,
@@ -96,7 +101,13 @@ def news_ingest() -> None:
         from pipeline.group import ingest_group as run_group
 
         feeds = [FeedConfig.from_dict(feed) for feed in group["feeds"]]
-        return {"group": group["index"], **run_group(feeds, _settings(), run_id or "airflow")}
+        settings = _settings()
+        if settings.schedule.streaming_loop:  # poll the group's feeds as they fall due, for streaming_run_s
+            from pipeline.streamloop import stream_group
+
+            result = stream_group(feeds, settings, run_id or "airflow", run_for_s=settings.schedule.streaming_run_s)
+            return {"group": group["index"], **result}
+        return {"group": group["index"], **run_group(feeds, settings, run_id or "airflow")}
 
     # none_failed: a streaming run with no due feed maps zero ingest tasks (skipped); the run is
     # still summarised.

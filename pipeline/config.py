@@ -165,7 +165,9 @@ class HttpSettings:
 class FeedConfig:
     """One configured feed. ``allow_networks`` lets this feed (and its article pages) reach
     otherwise blocked address ranges, e.g. the bundled sample site on 127.0.0.1; ``timezone`` is
-    the zone of local times on its pages; ``respect_robots`` overrides the global setting."""
+    the zone of local times on its pages; ``respect_robots`` overrides the global setting;
+    ``min_interval_s`` is the feed's own floor of its poll interval in streaming mode (instead of
+    ``schedule.min_interval_s``; a publisher's ``<ttl>`` or Cache-Control can only raise it)."""
 
     name: str
     url: HttpUrl
@@ -174,6 +176,8 @@ class FeedConfig:
     allow_networks: tuple[Network, ...] = ()
     timezone: TimeZone = "Europe/Berlin"
     respect_robots: bool | None = None
+    # streaming: this feed is never polled more often than this (seconds); None: schedule.min_interval_s
+    min_interval_s: PositiveFloat | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +188,7 @@ class FeedConfig:
             "allow_networks": list(self.allow_networks),
             "timezone": self.timezone,
             "respect_robots": self.respect_robots,
+            "min_interval_s": self.min_interval_s,
         }
 
     @classmethod
@@ -198,6 +203,8 @@ class FeedConfig:
 
 
 SCHEDULE_MODES = ("nightly", "streaming")
+MIN_STREAMING_RUN_S = 30.0
+MAX_STREAMING_RUN_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -205,7 +212,15 @@ class ScheduleSettings:
     """When news_ingest runs. ``nightly``: every feed once per ``cron``. ``streaming``: the DAG runs
     on ``streaming_cron`` and polls only the feeds that are due; each feed's interval adapts to how
     often it changes, between ``min_interval_s`` and ``max_interval_s``, and never undercuts the
-    feed's ``<ttl>``, Cache-Control max-age or Retry-After (pipeline.pollschedule)."""
+    feed's ``<ttl>``, Cache-Control max-age or Retry-After (pipeline.pollschedule).
+
+    ``streaming_run_s`` > 0 (the streaming loop, pipeline.streamloop): instead of one pass per
+    ``streaming_cron`` run, every run keeps polling the feeds as they fall due for this many
+    seconds, in ``streaming_tasks`` long-running ingest tasks, and the DAG is scheduled
+    ``@continuous`` (the next run starts when this one ends). ``quiet_backoff_share``: after a poll,
+    the interval is at most this share of the time since the feed last changed (never below the
+    floor), so a feed that changed a minute ago is polled at its floor and one quiet for a day
+    backs off (0: off, only halving and doubling)."""
 
     mode: str = "nightly"
     cron: str = "0 2 * * *"
@@ -213,17 +228,39 @@ class ScheduleSettings:
     timezone: TimeZone = "Europe/Berlin"
     min_interval_s: float = 300.0
     max_interval_s: float = 86_400.0
+    streaming_run_s: float = 0.0
+    streaming_tasks: int = 2
+    quiet_backoff_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in SCHEDULE_MODES:
             raise ConfigError(f"schedule.mode must be one of {SCHEDULE_MODES}, not {self.mode!r}")
         if not 0 < self.min_interval_s <= self.max_interval_s:
             raise ConfigError("schedule needs 0 < min_interval_s <= max_interval_s")
+        if self.streaming_run_s != 0 and not MIN_STREAMING_RUN_S <= self.streaming_run_s <= MAX_STREAMING_RUN_S:
+            raise ConfigError(
+                f"schedule.streaming_run_s must be 0 (one pass per streaming_cron run) or between "
+                f"{MIN_STREAMING_RUN_S:g} and {MAX_STREAMING_RUN_S:g} seconds, not {self.streaming_run_s:g} "
+                "(a shorter run is mostly DAG-run start-up; a longer one delays the run summary and asset event)")
+        if self.streaming_tasks < 1:
+            raise ConfigError(f"schedule.streaming_tasks must be at least 1, not {self.streaming_tasks}")
+        if not 0 <= self.quiet_backoff_share <= 1:
+            raise ConfigError(f"schedule.quiet_backoff_share must be between 0 and 1, not {self.quiet_backoff_share:g}")
+
+    @property
+    def streaming_loop(self) -> bool:
+        """Streaming mode with long-running, self-replanning ingest tasks (``streaming_run_s`` > 0)."""
+        return self.mode == "streaming" and self.streaming_run_s > 0
 
     @property
     def active_cron(self) -> str:
         """The DAG's cron for the configured mode."""
         return self.streaming_cron if self.mode == "streaming" else self.cron
+
+    @property
+    def dag_schedule(self) -> str:
+        """The DAG's schedule: the active cron, or ``@continuous`` for the streaming loop."""
+        return "@continuous" if self.streaming_loop else self.active_cron
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from pipeline.config import FeedConfig, Settings
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
 from pipeline.ingest import FeedReport, ingest_feed
+from pipeline.robots import RobotsCache
 from pipeline.runsummary import COUNTS
 from pipeline.sharedlimit import SharedHostLimiter
 
@@ -95,27 +96,40 @@ def ingest_group(
     results: list[dict[str, Any]] = []
     es_failed: list[str] = []
     for feed in feeds:
-        try:
-            report = ingest_feed(feed, settings, es=es, run_id=run_id, limiter=limiter, clock=clock).to_dict()
-        except (TransportError, ApiError) as exc:
-            if not _es_down(exc):
-                report = _crashed(feed, run_id, "internal", exc)
-                log.exception("feed %s: Elasticsearch refused a request", feed.name)
-                _record(es, settings, report)
-            else:
-                es_failed.append(feed.name)
-                report = _crashed(feed, run_id, "index", exc)
-                log.error("feed %s: Elasticsearch unavailable: %s", feed.name, exc)
-        except Exception as exc:  # one feed's bug must not cost the other feeds their run
-            log.exception("feed %s: unexpected error; the group goes on with the next feed", feed.name)
-            report = _crashed(feed, run_id, "internal", exc)
-            _record(es, settings, report)
+        report, es_down = poll_one(feed, settings, run_id, es=es, limiter=limiter, clock=clock)
+        if es_down:
+            es_failed.append(feed.name)
         results.append(feed_result(report))
     if es_failed:
         raise ElasticsearchUnavailable(
             f"Elasticsearch was unavailable for feed(s) {', '.join(es_failed)}; retry the task"
         )
     return {"feeds": results}
+
+
+def poll_one(
+    feed: FeedConfig, settings: Settings, run_id: str, *, es: Elasticsearch, limiter: SharedHostLimiter,
+    clock: Callable[[], datetime] = _utcnow, robots: RobotsCache | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """One feed through ``ingest_feed``: its report, and whether Elasticsearch was unavailable
+    (the caller raises ElasticsearchUnavailable once the other feeds had their turn). Any other
+    error becomes an ``internal`` failure of this feed."""
+    try:
+        extra: dict[str, Any] = {"robots": robots} if robots is not None else {}
+        return ingest_feed(feed, settings, es=es, run_id=run_id, limiter=limiter, clock=clock, **extra).to_dict(), False
+    except (TransportError, ApiError) as exc:
+        if not _es_down(exc):
+            report = _crashed(feed, run_id, "internal", exc)
+            log.exception("feed %s: Elasticsearch refused a request", feed.name)
+            _record(es, settings, report)
+            return report, False
+        log.error("feed %s: Elasticsearch unavailable: %s", feed.name, exc)
+        return _crashed(feed, run_id, "index", exc), True
+    except Exception as exc:  # one feed's bug must not cost the other feeds their run
+        log.exception("feed %s: unexpected error; the group goes on with the next feed", feed.name)
+        report = _crashed(feed, run_id, "internal", exc)
+        _record(es, settings, report)
+        return report, False
 
 
 def _record(es: Elasticsearch, settings: Settings, report: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from pipeline.pagefailures import PageFailures, permanent_kind
 from pipeline.pagestage import clean_and_date
 from pipeline.pollschedule import Outcome, PollHints, next_schedule
 from pipeline.progress import Progress
+from pipeline.robots import RobotsCache
 from pipeline.ratelimit import HostLimiter
 from pipeline.siterules import load_rules
 from pipeline.urls import canonicalize, host_of
@@ -290,9 +291,11 @@ def _reschedule(
             outcome = "not_modified"
         else:
             outcome = "changed" if report.entries > report.skipped_seen else "unchanged"
+    floor = feed.min_interval_s or settings.schedule.min_interval_s  # the feed's own floor, if configured
     schedule = next_schedule(
         state.schedule, outcome, hints, polled_at,
-        min_interval_s=settings.schedule.min_interval_s, max_interval_s=settings.schedule.max_interval_s,
+        min_interval_s=floor, max_interval_s=max(floor, settings.schedule.max_interval_s),
+        quiet_share=settings.schedule.quiet_backoff_share,
     )
     save_schedule(es, settings.elasticsearch.index_alias, feed.name, feed.url, schedule)
     report.next_due_at = schedule.next_due_at.isoformat(timespec="seconds")
@@ -315,6 +318,7 @@ def ingest_feed(
     run_id: str = "manual",
     limiter: HostLimiter | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    robots: RobotsCache | None = None,
 ) -> FeedReport:
     """Ingest one feed. Bad feeds and pages become failures in the report; an unreachable
     Elasticsearch raises (the task is retried, and the retry duplicates nothing).
@@ -324,7 +328,8 @@ def ingest_feed(
 
     ``limiter``: a per-host limiter shared with other feeds of the same site (pipeline.group);
     ``clock``: the time of the poll for the feed's next poll schedule, of its lease and of its
-    pages' failure backoff (tests inject one)."""
+    pages' failure backoff (tests inject one); ``robots``: robots.txt verdicts kept across the
+    polls of a long-running task (pipeline.streamloop), so each poll is one request, not two."""
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
     alias = settings.elasticsearch.index_alias
@@ -339,13 +344,13 @@ def ingest_feed(
         log.info("feed %s: skipped: %s", feed.name, report.skipped)
         return report
     with lease.heartbeat():
-        _ingest_leased(feed, settings, es, report, lease, run_id=run_id, limiter=limiter, clock=clock)
+        _ingest_leased(feed, settings, es, report, lease, run_id=run_id, limiter=limiter, clock=clock, robots=robots)
     return report
 
 
 def _ingest_leased(
     feed: FeedConfig, settings: Settings, es: Elasticsearch, report: FeedReport, lease: FeedLease, *, run_id: str,
-    limiter: HostLimiter | None, clock: Callable[[], datetime],
+    limiter: HostLimiter | None, clock: Callable[[], datetime], robots: RobotsCache | None = None,
 ) -> None:
     """:func:`ingest_feed` once the feed's lease is held."""
     extras = RunExtras(es, settings, run_id=run_id, feed=feed.name, feed_site=feed.site)
@@ -356,6 +361,8 @@ def _ingest_leased(
     failed_pages = PageFailures(es, alias, feed=feed.name, feed_url=feed.url,
                                 backoff_s=settings.ingest.failed_page_backoff_s, clock=clock)
     with HttpClient(http, limiter=limiter) as client, contextlib.closing(extras):
+        if robots is not None and http.user_agent == robots.user_agent:
+            client.robots = robots
         entries, poll, poll_error = _poll(feed, client, es, alias, report, state, failed_pages)
 
         def articles() -> Iterator[Article]:

@@ -90,12 +90,24 @@ def next_schedule(
     *,
     min_interval_s: float,
     max_interval_s: float,
+    quiet_share: float = 0.0,
 ) -> PollSchedule:
     """The schedule after a poll at ``now`` with ``outcome``. A feed seen for the first time
-    starts from ``min_interval_s`` (poll eagerly until it proves quiet)."""
+    starts from ``min_interval_s`` (poll eagerly until it proves quiet).
+
+    ``quiet_share`` > 0 follows the feed's own rhythm: the interval is at most this share of the
+    time since the feed last changed (at least ``min_interval_s``), as HTTP caches take 10 % of a
+    response's age as its heuristic freshness (RFC 9111, 4.2.2). A feed that just changed is
+    polled at its floor again, one quiet for an hour at ``quiet_share`` hours, and doubling still
+    bounds how fast the interval grows. Not applied to failed polls (they back off by doubling)."""
     base = previous.interval_s if previous else min_interval_s
     interval = base * (SHRINK if outcome == "changed" else GROW)
     interval = min(max(interval, min_interval_s), max_interval_s)
+    if quiet_share > 0 and outcome != "failed":
+        last_change = now if outcome == "changed" else (previous.last_changed_at if previous else None)
+        if last_change is not None:
+            quiet_s = max(0.0, (now - last_change).total_seconds())
+            interval = min(interval, max(min_interval_s, quiet_share * quiet_s))
     # A 304 or a failed poll carries no feed body (no <ttl>), a failed one no usable headers
     # either: keep what the feed said last time.
     body_read = outcome in ("changed", "unchanged")

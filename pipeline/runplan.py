@@ -27,10 +27,21 @@ def plan_run(
 ) -> dict[str, Any]:
     """``groups`` (one dict per mapped task), ``mode``, ``feeds_configured``, ``not_due`` (names
     of the feeds a streaming run leaves for later) and ``planned_at``. Elasticsearch is read only
-    in streaming mode (the poll schedules in the feedstate index)."""
+    in streaming mode (the poll schedules in the feedstate index). The streaming loop
+    (``schedule.streaming_run_s`` > 0) plans every feed into ``schedule.streaming_tasks`` groups
+    and reads nothing: its tasks pick the due feeds themselves, again and again (pipeline.streamloop)."""
     feeds = list(settings.feeds)
     now = clock()
     not_due: list[str] = []
+    if settings.schedule.streaming_loop:
+        # every feed, in streaming_tasks long-running tasks that poll each one when it is due
+        # (pipeline.streamloop): nothing is left for a later run
+        groups = group_feeds(feeds, settings.schedule.streaming_tasks)
+        return {
+            "mode": "streaming", "loop_s": settings.schedule.streaming_run_s,
+            "planned_at": now.isoformat(timespec="seconds"), "feeds_configured": len(settings.feeds),
+            "not_due": [], "groups": [g.to_dict() for g in groups],
+        }
     if settings.schedule.mode == "streaming" and feeds:
         if es is None:
             raise ValueError("streaming mode needs Elasticsearch to read the poll schedules")

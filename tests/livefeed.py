@@ -40,6 +40,7 @@ class LiveFeedServer:
     def __init__(self) -> None:
         self.feed = LiveFeed()
         self.request_times: list[float] = []  # every request's arrival (time.monotonic)
+        self.poll_times: list[float] = []  # the feed's requests only (not robots.txt)
         self._lock = threading.Lock()
         server = self
 
@@ -58,6 +59,7 @@ class LiveFeedServer:
                 with server._lock:
                     feed = server.feed
                     feed.polls += 1
+                    server.poll_times.append(time.monotonic())
                     if feed.refuse_status:
                         headers = {"Retry-After": feed.retry_after} if feed.retry_after else {}
                         self._reply(feed.refuse_status, b"", headers)

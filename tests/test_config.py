@@ -90,6 +90,11 @@ def test_feed_entry_without_url_or_not_a_mapping(tmp_path) -> None:
         ("elasticsearch: {index_alias: News Articles}", "elasticsearch: index_alias: 'News Articles' is not a valid"),
         ("schedule: {timezone: Europe/Berln}", "schedule: timezone: unknown time zone 'Europe/Berln'"),
         ("schedule: {mode: hourly}", "schedule: schedule.mode must be one of"),
+        ("schedule: {streaming_run_s: 5}", "schedule: schedule.streaming_run_s must be 0 (one pass per streaming_cron "
+                                           "run) or between 30 and 3600 seconds, not 5"),
+        ("schedule: {streaming_tasks: 0}", "schedule: schedule.streaming_tasks must be at least 1, not 0"),
+        ("schedule: {quiet_backoff_share: 1.5}", "schedule: schedule.quiet_backoff_share must be between 0 and 1"),
+        ("schedule: {streaming_run_s: soon}", "schedule: streaming_run_s: Input should be a valid number"),
         ("feeds_fil: other.yaml", "feeds_fil: unknown key (did you mean 'feeds_file'?"),
         ("story_threshold: 2", "story_threshold: must be in (0, 1]"),
         ("ingest: {max_feed_groups: many}", "ingest: max_feed_groups: Input should be a valid integer"),
@@ -173,3 +178,10 @@ def test_malformed_backfill_source_is_refused_naming_file_source_and_key(tmp_pat
         load_backfill_config(settings, env={})
     assert str(caught.value).startswith(f"{path}: "), caught.value
     assert expected in str(caught.value)
+
+
+def test_feed_min_interval_is_a_positive_number(tmp_path) -> None:
+    message = _refused(_dir(tmp_path, [{**GOOD, "min_interval_s": 0}]))
+    assert "feeds[0] (name 'sample'): min_interval_s: Input should be greater than 0" in message, message
+    settings = load_settings(_dir(tmp_path, [{**GOOD, "min_interval_s": 45}]), env={})
+    assert settings.feeds[0].min_interval_s == 45

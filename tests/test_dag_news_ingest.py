@@ -87,12 +87,22 @@ def test_tasks_around_ingestion_do_not_import_the_ingestion_stack() -> None:
 
 
 def test_schedule_follows_the_configured_mode(airflow_db, tmp_path, monkeypatch) -> None:
+    # the repository's config: streaming runs the streaming loop (streaming_run_s > 0), @continuous
     monkeypatch.setenv("NEWS_SCHEDULE_MODE", "streaming")
     dag = _dagbag().get_dag("news_ingest")
-    assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("*/5 * * * *", "Europe/Berlin")
+    assert type(dag.timetable).__name__ == "ContinuousTimetable" and dag.max_active_runs == 1
     monkeypatch.setenv("NEWS_SCHEDULE_MODE", "nightly")
     dag = _dagbag().get_dag("news_ingest")
     assert dag.timetable.expression == "0 2 * * *"
+    # streaming_run_s: 0, one pass per streaming_cron run
+    config_dir = write_config(tmp_path / "config", es_url="http://127.0.0.1:9", alias="a", feeds=[])
+    main = yaml.safe_load((config_dir / "pipeline.yaml").read_text(encoding="utf-8"))
+    main["schedule"] = {"mode": "streaming", "streaming_run_s": 0}
+    (config_dir / "pipeline.yaml").write_text(yaml.safe_dump(main), encoding="utf-8")
+    monkeypatch.setenv("NEWS_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("NEWS_SCHEDULE_MODE", "streaming")
+    dag = _dagbag().get_dag("news_ingest")
+    assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("*/5 * * * *", "Europe/Berlin")
 
 
 def _run(dag, monkeypatch: pytest.MonkeyPatch, config_dir: Path) -> dict:

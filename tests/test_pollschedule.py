@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pipeline.pollschedule import (
@@ -75,3 +76,28 @@ def test_publisher_hints_are_parsed_defensively() -> None:
     assert max_age_seconds("no-cache, max-age=300") is None
     assert max_age_seconds("max-age=0") is None and max_age_seconds("max-age=abc") is None
     assert max_age_seconds(None) is None and max_age_seconds("private") is None
+
+
+def test_quiet_share_follows_the_feeds_rhythm() -> None:
+    """quiet_share: the interval is at most that share of the time since the last change, never
+    below the floor; a change brings the feed back to its floor; failures still double."""
+    floor = {"min_interval_s": 30.0, "max_interval_s": 86_400.0, "quiet_share": 0.1}
+    first = next_schedule(None, "changed", PollHints(), NOW, **floor)
+    assert first.interval_s == 30.0 and first.last_changed_at == NOW
+    # quiet for 2 minutes: 10 % of that is 12 s, below the floor
+    quiet = next_schedule(first, "not_modified", PollHints(), NOW + timedelta(minutes=2), **floor)
+    assert quiet.interval_s == 30.0
+    # quiet for an hour, previously at 300 s: doubling would give 600, the rhythm allows 360
+    hour = next_schedule(replace(first, interval_s=300.0), "unchanged", PollHints(), NOW + timedelta(hours=1), **floor)
+    assert hour.interval_s == 360.0
+    # a change: straight back to the floor (halving alone would give 180)
+    again = next_schedule(hour, "changed", PollHints(), NOW + timedelta(hours=1, minutes=6), **floor)
+    assert again.interval_s == 30.0
+    # the publisher's max-age still wins, and a failed poll still backs off by doubling
+    capped = next_schedule(again, "not_modified", PollHints(max_age_s=120), NOW + timedelta(hours=2), **floor)
+    assert capped.interval_s == 120.0
+    failed = next_schedule(again, "failed", PollHints(), NOW + timedelta(hours=2), **floor)
+    assert failed.interval_s == 60.0
+    # without quiet_share: doubling as before
+    assert next_schedule(first, "not_modified", PollHints(), NOW + timedelta(minutes=2),
+                         min_interval_s=30.0, max_interval_s=86_400.0).interval_s == 60.0

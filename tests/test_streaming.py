@@ -137,3 +137,39 @@ def test_ttl_max_age_and_retry_after_are_never_undercut(es, es_url, sample_site,
     fourth = _cycle(es, settings, 300 + 24 * 60)["live"]
     assert live_feed.feed.polls == polls + 1
     assert fourth["interval_s"] == 3600  # the feed dropped its ttl and max-age: back within bounds
+
+
+def test_streaming_loop_polls_each_feed_when_due_never_below_its_floor(
+    es, es_url, sample_site, alias, live_feed, tmp_path
+) -> None:
+    """pipeline.streamloop with the real clock: one task polls its feeds as they fall due, for a
+    bounded time; a new entry is indexed at the next poll, no feed is polled more often than its
+    floor (the feed's min_interval_s), robots.txt is read once per loop, not once per poll."""
+    from pipeline.streamloop import stream_group
+
+    pages = [sample_site + a.path for a in load_articles()]
+    live_feed.update(links=pages[:1])
+    feeds = [{"name": "live", "url": live_feed.url, "lang": "de", "allow_networks": ["127.0.0.1/32"],
+              "min_interval_s": 2}]
+    settings = _streaming_settings(tmp_path / "config", es_url, alias, feeds, min_interval_s=30,
+                                   streaming_run_s=30, quiet_backoff_share=0.1)
+    assert settings.feeds[0].min_interval_s == 2
+    import threading
+
+    added = threading.Timer(4.0, lambda: live_feed.update(links=pages[:2]))
+    added.start()
+    try:
+        result = stream_group(settings.feeds, settings, "loop-run", es=es, run_for_s=9)
+    finally:
+        added.cancel()
+    (row,) = result["feeds"]
+    assert row["created"] == 2 and row["polls"] >= 3, row  # the first entry, then the one added at 4 s
+    assert row["interval_s"] >= 2
+    feed_polls = live_feed.feed.polls
+    assert 3 <= feed_polls <= 9 / 2 + 1
+    es.indices.refresh(index=alias)
+    assert es.count(index=alias)["count"] == 2
+    # every request to the feed's host: robots.txt once, the feed, the two pages
+    assert len(live_feed.request_times) == 1 + feed_polls + 0  # pages live on the sample site
+    gaps = [b - a for a, b in zip(live_feed.poll_times, live_feed.poll_times[1:], strict=False)]
+    assert min(gaps) >= 2 - 0.05, gaps  # never below the feed's floor
