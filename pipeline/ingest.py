@@ -35,8 +35,8 @@ from pipeline.pagefailures import PageFailures, permanent_kind
 from pipeline.pagestage import clean_and_date
 from pipeline.pollschedule import Outcome, PollHints, next_schedule
 from pipeline.progress import Progress
-from pipeline.robots import RobotsCache
 from pipeline.ratelimit import HostLimiter
+from pipeline.robots import RobotsCache
 from pipeline.siterules import load_rules
 from pipeline.urls import canonicalize, host_of
 

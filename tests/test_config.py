@@ -90,8 +90,8 @@ def test_feed_entry_without_url_or_not_a_mapping(tmp_path) -> None:
         ("elasticsearch: {index_alias: News Articles}", "elasticsearch: index_alias: 'News Articles' is not a valid"),
         ("schedule: {timezone: Europe/Berln}", "schedule: timezone: unknown time zone 'Europe/Berln'"),
         ("schedule: {mode: hourly}", "schedule: schedule.mode must be one of"),
-        ("schedule: {streaming_run_s: 5}", "schedule: schedule.streaming_run_s must be 0 (one pass per streaming_cron "
-                                           "run) or between 30 and 3600 seconds, not 5"),
+        ("schedule: {streaming_run_s: 5}", ("schedule: schedule.streaming_run_s must be 0 (one pass per streaming_cron "
+                                           "run) or between 30 and 3600 seconds, not 5")),
         ("schedule: {streaming_tasks: 0}", "schedule: schedule.streaming_tasks must be at least 1, not 0"),
         ("schedule: {quiet_backoff_share: 1.5}", "schedule: schedule.quiet_backoff_share must be between 0 and 1"),
         ("schedule: {streaming_run_s: soon}", "schedule: streaming_run_s: Input should be a valid number"),
