@@ -5,10 +5,10 @@
   are due (``streaming``), packed into at most ``ingest.max_feed_groups`` groups; all feeds of
   one site share a group, so the pipeline's per-host limiter keeps that site's politeness. The
   streaming loop (``schedule.streaming_run_s`` > 0): every feed, in ``schedule.streaming_tasks``
-  groups, and the DAG runs ``@continuous``.
+  groups; a run starts every ``streaming_run_s`` and its loop overlaps the next run's start.
 - ``ingest_group``: one mapped task per group (in the Airflow pool ``ingest.pool``); a feed's
   failure never fails the other feeds. In the streaming loop each task polls its feeds as they
-  fall due for ``streaming_run_s`` seconds (pipeline.streamloop).
+  fall due for ``streaming_run_s + streaming_overlap_s`` seconds (pipeline.streamloop).
 - ``summarize``: logs the run summary (per stage, per feed) and writes it to ``<alias>-runs``.
 - ``announce_articles``: emits the asset named after the read alias (``news-articles``) when
   articles were created or updated (skipped otherwise), so DAGs with
@@ -53,12 +53,12 @@ def _settings() -> Any:
 
 @dag(
     dag_id="news_ingest",
-    # nightly: schedule.cron; streaming: streaming_cron, or "@continuous" for the streaming loop
-    # (schedule.streaming_run_s > 0: the next run starts when this one ends; needs max_active_runs=1)
+    # nightly: schedule.cron; streaming: streaming_cron, or every streaming_run_s for the streaming
+    # loop, whose runs overlap by streaming_overlap_s (two active runs; leases keep them apart)
     schedule=_CONFIG.schedule.dag_schedule,
     start_date=pendulum.datetime(2026, 1, 1, tz=_CONFIG.schedule.timezone),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=_CONFIG.schedule.max_active_runs,
     default_args={
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
@@ -105,7 +105,8 @@ def news_ingest() -> None:
         if settings.schedule.streaming_loop:  # poll the group's feeds as they fall due, for streaming_run_s
             from pipeline.streamloop import stream_group
 
-            result = stream_group(feeds, settings, run_id or "airflow", run_for_s=settings.schedule.streaming_run_s)
+            run_for_s = settings.schedule.streaming_run_s + settings.schedule.streaming_overlap_s
+            result = stream_group(feeds, settings, run_id or "airflow", run_for_s=run_for_s)
             return {"group": group["index"], **result}
         return {"group": group["index"], **run_group(feeds, settings, run_id or "airflow")}
 

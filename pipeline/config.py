@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -215,9 +216,10 @@ class ScheduleSettings:
     feed's ``<ttl>``, Cache-Control max-age or Retry-After (pipeline.pollschedule).
 
     ``streaming_run_s`` > 0 (the streaming loop, pipeline.streamloop): instead of one pass per
-    ``streaming_cron`` run, every run keeps polling the feeds as they fall due for this many
-    seconds, in ``streaming_tasks`` long-running ingest tasks, and the DAG is scheduled
-    ``@continuous`` (the next run starts when this one ends). ``quiet_backoff_share``: after a poll,
+    ``streaming_cron`` run, a run starts every ``streaming_run_s`` and keeps polling the feeds as
+    they fall due for ``streaming_run_s + streaming_overlap_s`` seconds, in ``streaming_tasks``
+    long-running ingest tasks; the overlap covers the next run's start, so polling never pauses
+    (two runs at most; the feed leases and a due check under the lease keep them apart). ``quiet_backoff_share``: after a poll,
     the interval is at most this share of the time since the feed last changed (never below the
     floor), so a feed that changed a minute ago is polled at its floor and one quiet for a day
     backs off (0: off, only halving and doubling)."""
@@ -229,6 +231,7 @@ class ScheduleSettings:
     min_interval_s: float = 300.0
     max_interval_s: float = 86_400.0
     streaming_run_s: float = 0.0
+    streaming_overlap_s: float = 60.0
     streaming_tasks: int = 2
     quiet_backoff_share: float = 0.0
 
@@ -242,6 +245,9 @@ class ScheduleSettings:
                 f"schedule.streaming_run_s must be 0 (one pass per streaming_cron run) or between "
                 f"{MIN_STREAMING_RUN_S:g} and {MAX_STREAMING_RUN_S:g} seconds, not {self.streaming_run_s:g} "
                 "(a shorter run is mostly DAG-run start-up; a longer one delays the run summary and asset event)")
+        if self.streaming_run_s and not 0 <= self.streaming_overlap_s < self.streaming_run_s:
+            raise ConfigError(f"schedule.streaming_overlap_s must be at least 0 and below streaming_run_s "
+                              f"({self.streaming_run_s:g}), not {self.streaming_overlap_s:g}")
         if self.streaming_tasks < 1:
             raise ConfigError(f"schedule.streaming_tasks must be at least 1, not {self.streaming_tasks}")
         if not 0 <= self.quiet_backoff_share <= 1:
@@ -258,9 +264,15 @@ class ScheduleSettings:
         return self.streaming_cron if self.mode == "streaming" else self.cron
 
     @property
-    def dag_schedule(self) -> str:
-        """The DAG's schedule: the active cron, or ``@continuous`` for the streaming loop."""
-        return "@continuous" if self.streaming_loop else self.active_cron
+    def dag_schedule(self) -> str | timedelta:
+        """The DAG's schedule: the active cron, or every ``streaming_run_s`` for the streaming loop."""
+        return timedelta(seconds=self.streaming_run_s) if self.streaming_loop else self.active_cron
+
+    @property
+    def max_active_runs(self) -> int:
+        """Two for the streaming loop (a run's loop overlaps the next run's start by
+        ``streaming_overlap_s``), else one."""
+        return 2 if self.streaming_loop else 1
 
 
 @dataclass(frozen=True)

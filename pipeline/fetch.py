@@ -16,8 +16,10 @@ and to 169.254.169.254 for the connection).
 from __future__ import annotations
 
 import contextvars
+import functools
 import ipaddress
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import Iterable
@@ -168,8 +170,16 @@ class _GuardedBackend(httpcore.SyncBackend):
         return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying TLS context, built once per process and shared by every client
+    (it is safe to share): building it loads the CA bundle, about 30 ms of CPU, which every
+    HttpClient paid before, i.e. every poll of a feed in the streaming loop (pipeline.streamloop)."""
+    return httpx.create_ssl_context()
+
+
 def _guarded_transport() -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_tls_context())
     pool = getattr(transport, "_pool", None)
     if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
         raise RuntimeError("httpx/httpcore internals changed: cannot install the connect-time SSRF guard")

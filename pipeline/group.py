@@ -109,13 +109,15 @@ def ingest_group(
 
 def poll_one(
     feed: FeedConfig, settings: Settings, run_id: str, *, es: Elasticsearch, limiter: SharedHostLimiter,
-    clock: Callable[[], datetime] = _utcnow, robots: RobotsCache | None = None,
+    clock: Callable[[], datetime] = _utcnow, robots: RobotsCache | None = None, due_margin_s: float | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """One feed through ``ingest_feed``: its report, and whether Elasticsearch was unavailable
     (the caller raises ElasticsearchUnavailable once the other feeds had their turn). Any other
     error becomes an ``internal`` failure of this feed."""
     try:
         extra: dict[str, Any] = {"robots": robots} if robots is not None else {}
+        if due_margin_s is not None:
+            extra["due_margin_s"] = due_margin_s
         return ingest_feed(feed, settings, es=es, run_id=run_id, limiter=limiter, clock=clock, **extra).to_dict(), False
     except (TransportError, ApiError) as exc:
         if not _es_down(exc):

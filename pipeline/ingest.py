@@ -33,7 +33,7 @@ from pipeline.ingest_extras import RunExtras
 from pipeline.language import detect_language
 from pipeline.pagefailures import PageFailures, permanent_kind
 from pipeline.pagestage import clean_and_date
-from pipeline.pollschedule import Outcome, PollHints, next_schedule
+from pipeline.pollschedule import Outcome, PollHints, is_due, next_schedule
 from pipeline.progress import Progress
 from pipeline.ratelimit import HostLimiter
 from pipeline.robots import RobotsCache
@@ -319,6 +319,7 @@ def ingest_feed(
     limiter: HostLimiter | None = None,
     clock: Callable[[], datetime] = _utcnow,
     robots: RobotsCache | None = None,
+    due_margin_s: float | None = None,
 ) -> FeedReport:
     """Ingest one feed. Bad feeds and pages become failures in the report; an unreachable
     Elasticsearch raises (the task is retried, and the retry duplicates nothing).
@@ -329,7 +330,10 @@ def ingest_feed(
     ``limiter``: a per-host limiter shared with other feeds of the same site (pipeline.group);
     ``clock``: the time of the poll for the feed's next poll schedule, of its lease and of its
     pages' failure backoff (tests inject one); ``robots``: robots.txt verdicts kept across the
-    polls of a long-running task (pipeline.streamloop), so each poll is one request, not two."""
+    polls of a long-running task (pipeline.streamloop), so each poll is one request, not two;
+    ``due_margin_s``: poll only if the feed's schedule is due (``next_due_at`` at least this long
+    ago), checked once the lease is held, so two loops that both planned the feed never poll it
+    twice in a row (the second finds it polled and skips it: ``skipped: not due until <time>``)."""
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id, started_at=_now())
     es = es or es_client(settings.elasticsearch)
     alias = settings.elasticsearch.index_alias
@@ -343,6 +347,13 @@ def ingest_feed(
         write_run_report(es, alias, report.to_dict())
         log.info("feed %s: skipped: %s", feed.name, report.skipped)
         return report
+    if due_margin_s is not None:
+        schedule = load_state(es, alias, feed.url).schedule
+        if schedule is not None and not is_due(schedule, clock(), grace_s=-due_margin_s):
+            lease.release()  # polled by another runner since this one planned it
+            report.skipped = f"not due until {schedule.next_due_at.isoformat(timespec='seconds')}"
+            report.finished_at = _now()
+            return report
     with lease.heartbeat():
         _ingest_leased(feed, settings, es, report, lease, run_id=run_id, limiter=limiter, clock=clock, robots=robots)
     return report
@@ -356,7 +367,6 @@ def _ingest_leased(
     extras = RunExtras(es, settings, run_id=run_id, feed=feed.name, feed_site=feed.site)
     alias = settings.elasticsearch.index_alias
     http = settings.http if feed.respect_robots is None else replace(settings.http, respect_robots=feed.respect_robots)
-    polled_at = clock()
     state = load_state(es, alias, feed.url)
     failed_pages = PageFailures(es, alias, feed=feed.name, feed_url=feed.url,
                                 backoff_s=settings.ingest.failed_page_backoff_s, clock=clock)
@@ -364,6 +374,9 @@ def _ingest_leased(
         if robots is not None and http.user_agent == robots.user_agent:
             client.robots = robots
         entries, poll, poll_error = _poll(feed, client, es, alias, report, state, failed_pages)
+        # the next poll is due an interval after this one's request was answered: measured from
+        # before it, a wait for the per-host limiter could bring the next request below the floor
+        polled_at = clock()
 
         def articles() -> Iterator[Article]:
             with Progress(len(entries), f"feed {feed.name}", unit="page") as progress:
@@ -385,7 +398,8 @@ def _ingest_leased(
     report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
     for failed in result.failures:
         report.fail("index", failed["url"], failed["reason"])
-    es.indices.refresh(index=alias)
+    if result.created or result.updated:  # searchable now; nothing written, nothing to refresh
+        es.indices.refresh(index=alias)
     failed_pages.flush()
     report.failures_remembered = failed_pages.recorded
     _remember(es, alias, feed, poll, report, lease)

@@ -3,12 +3,16 @@
 With ``schedule.streaming_run_s`` > 0, a streaming ``news_ingest`` run does not poll the due feeds
 once and end (that is the ``streaming_cron`` mode: a new article waits for the next run, up to
 the cron period plus the run's start-up). Instead each of its ``schedule.streaming_tasks``
-ingest tasks keeps re-planning its group of feeds for ``streaming_run_s`` seconds: read the poll
-schedules of the group (one ``mget`` on the feedstate index), poll every feed that is due, sleep
-until the next one falls due (at most ``MAX_SLEEP_S``, so a poll made by another runner, whose
-schedule this loop reads again, is noticed), and again. The DAG is scheduled ``@continuous`` with
-``max_active_runs=1``: the next run starts when this one has ended, so the feeds are polled
-without a pause longer than one DAG-run start (measured in docs/benchmarks.md, "Freshness").
+ingest tasks keeps re-planning its group of feeds: read the poll schedules of the group (one
+``mget`` on the feedstate index), poll every feed that is due, sleep until the next one falls due
+(at most ``MAX_SLEEP_S``, so a poll made by another runner, whose schedule this loop reads again,
+is noticed), and again. A run starts every ``streaming_run_s`` and its loop lasts
+``streaming_run_s + streaming_overlap_s``: the next run's tasks start (scheduler, ``prepare_index``,
+``list_feeds``, task start-up: 11 s median, 32 s at most in the freshness benchmark) while this
+run's loop still polls, so polling never pauses. With the DAG's ``max_active_runs=1`` and
+``@continuous`` instead, every hand-over left the feeds unpolled for 18-20 s and the next loop's
+first pass had every feed overdue at once; the entries of those minutes took 55-106 s, and p95
+was 97 s (docs/benchmarks.md, "Freshness").
 
 Politeness is the poll schedule's (pipeline.pollschedule): a feed is never polled before its
 ``next_due_at`` (no early grace here: the loop is there when it falls due), so never more often
@@ -17,11 +21,12 @@ its Cache-Control ``max-age`` or a ``Retry-After``; the poll is a conditional GE
 Last-Modified), and the robots.txt verdicts are kept for the whole loop instead of being
 fetched again with every poll. All feeds of a site are in one task and share its per-host limiter.
 
-Safe under the Celery and Kubernetes executors: every poll takes the feed's lease
-(pipeline.feedlease), so a loop left over from a run that overlapped the next (a worker that lost
-its heartbeat, a manual ``ingest`` beside it) never polls a feed at the same time as another
-runner; the one that finds the lease held skips that feed this time and polls it when it is due
-again. The schedule lives in Elasticsearch, so whichever runner polls next starts from it.
+Safe under the Celery and Kubernetes executors, with two runs' loops at once or a manual
+``ingest`` beside them: every poll takes the feed's lease (pipeline.feedlease) and, holding it,
+checks that the feed is still due (``ingest_feed(due_margin_s=...)``), so of two loops that
+planned the same feed one polls it and the other skips it (held, or no longer due); the floor
+holds across runners. The schedule lives in Elasticsearch, so whichever runner polls next starts
+from it.
 
 The task's result is the XCom of a group (``{"feeds": [row, ...]}``, pipeline.group) with one row
 per feed polled during the loop: counts added up over its polls, ``polls``, the last poll's
@@ -96,7 +101,22 @@ def stream_group(
     """Poll the feeds as they fall due for ``run_for_s`` seconds (a poll started before the end
     is finished); ``{"feeds": [row, ...], "passes": n}``. Raises ElasticsearchUnavailable at the
     end of a pass in which Elasticsearch failed for a feed (Airflow retries the task)."""
-    feeds = list(feeds)
+    # one log line per Elasticsearch request (about ten per poll) would fill a loop's task log with
+    # thousands of lines and cost the task its CPU in log forwarding; warnings still show
+    transport_log = logging.getLogger("elastic_transport.transport")
+    level = transport_log.level
+    transport_log.setLevel(max(level, logging.WARNING))
+    try:
+        return _stream(list(feeds), settings, run_id, run_for_s=run_for_s, es=es, clock=clock,
+                       monotonic=monotonic, sleep=sleep)
+    finally:
+        transport_log.setLevel(level)
+
+
+def _stream(
+    feeds: list[FeedConfig], settings: Settings, run_id: str, *, run_for_s: float, es: Elasticsearch | None,
+    clock: Callable[[], datetime], monotonic: Callable[[], float], sleep: Callable[[float], None],
+) -> dict[str, Any]:
     es = es or es_client(settings.elasticsearch)
     alias = settings.elasticsearch.index_alias
     limiter = SharedHostLimiter(es, alias, settings.http.per_host_min_interval_s, settings.http.per_host_max_concurrent)
@@ -117,7 +137,8 @@ def stream_group(
         for feed in due:
             if monotonic() >= deadline:
                 break
-            report, es_down = poll_one(feed, settings, run_id, es=es, limiter=limiter, clock=clock, robots=robots)
+            report, es_down = poll_one(feed, settings, run_id, es=es, limiter=limiter, clock=clock, robots=robots,
+                                       due_margin_s=DUE_MARGIN_S)
             if es_down:
                 es_failed.append(feed.name)
             rows[feed.name] = merge_row(rows.get(feed.name), feed_result(report))

@@ -92,6 +92,8 @@ def test_feed_entry_without_url_or_not_a_mapping(tmp_path) -> None:
         ("schedule: {mode: hourly}", "schedule: schedule.mode must be one of"),
         ("schedule: {streaming_run_s: 5}", ("schedule: schedule.streaming_run_s must be 0 (one pass per streaming_cron "
                                            "run) or between 30 and 3600 seconds, not 5")),
+        ("schedule: {streaming_run_s: 300, streaming_overlap_s: 300}",
+         "schedule: schedule.streaming_overlap_s must be at least 0 and below streaming_run_s (300), not 300"),
         ("schedule: {streaming_tasks: 0}", "schedule: schedule.streaming_tasks must be at least 1, not 0"),
         ("schedule: {quiet_backoff_share: 1.5}", "schedule: schedule.quiet_backoff_share must be between 0 and 1"),
         ("schedule: {streaming_run_s: soon}", "schedule: streaming_run_s: Input should be a valid number"),

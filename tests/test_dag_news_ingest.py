@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -87,13 +88,14 @@ def test_tasks_around_ingestion_do_not_import_the_ingestion_stack() -> None:
 
 
 def test_schedule_follows_the_configured_mode(airflow_db, tmp_path, monkeypatch) -> None:
-    # the repository's config: streaming runs the streaming loop (streaming_run_s > 0), @continuous
+    # the repository's config: streaming runs the streaming loop (streaming_run_s > 0): a run every
+    # 5 minutes, two at once while one's loop overlaps the next one's start
     monkeypatch.setenv("NEWS_SCHEDULE_MODE", "streaming")
     dag = _dagbag().get_dag("news_ingest")
-    assert type(dag.timetable).__name__ == "ContinuousTimetable" and dag.max_active_runs == 1
+    assert dag.timetable.delta == timedelta(minutes=5) and dag.max_active_runs == 2
     monkeypatch.setenv("NEWS_SCHEDULE_MODE", "nightly")
     dag = _dagbag().get_dag("news_ingest")
-    assert dag.timetable.expression == "0 2 * * *"
+    assert dag.timetable.expression == "0 2 * * *" and dag.max_active_runs == 1
     # streaming_run_s: 0, one pass per streaming_cron run
     config_dir = write_config(tmp_path / "config", es_url="http://127.0.0.1:9", alias="a", feeds=[])
     main = yaml.safe_load((config_dir / "pipeline.yaml").read_text(encoding="utf-8"))

@@ -152,7 +152,7 @@ def test_streaming_loop_polls_each_feed_when_due_never_below_its_floor(
     feeds = [{"name": "live", "url": live_feed.url, "lang": "de", "allow_networks": ["127.0.0.1/32"],
               "min_interval_s": 2}]
     settings = _streaming_settings(tmp_path / "config", es_url, alias, feeds, min_interval_s=30,
-                                   streaming_run_s=30, quiet_backoff_share=0.1)
+                                   streaming_run_s=30, streaming_overlap_s=0, quiet_backoff_share=0.1)
     assert settings.feeds[0].min_interval_s == 2
     import threading
 
@@ -173,3 +173,23 @@ def test_streaming_loop_polls_each_feed_when_due_never_below_its_floor(
     assert len(live_feed.request_times) == 1 + feed_polls + 0  # pages live on the sample site
     gaps = [b - a for a, b in zip(live_feed.poll_times, live_feed.poll_times[1:], strict=False)]
     assert min(gaps) >= 2 - 0.05, gaps  # never below the feed's floor
+
+
+def test_a_loop_that_planned_a_feed_skips_it_when_another_runner_polled_it_meanwhile(
+    es, es_url, sample_site, alias, live_feed, tmp_path
+) -> None:
+    """Two loops (two overlapping runs) may both plan a due feed: the due check under the lease
+    lets only the first poll it; the floor holds across runners."""
+    from pipeline.ingest import ingest_feed
+
+    pages = [sample_site + a.path for a in load_articles()]
+    live_feed.update(links=pages[:1])
+    feeds = [{"name": "live", "url": live_feed.url, "lang": "de", "allow_networks": ["127.0.0.1/32"]}]
+    settings = _streaming_settings(tmp_path / "config", es_url, alias, feeds, min_interval_s=30)
+    first = ingest_feed(settings.feeds[0], settings, es=es, run_id="run-a", due_margin_s=1.0)
+    assert first.created == 1 and first.skipped is None and live_feed.feed.polls == 1
+    second = ingest_feed(settings.feeds[0], settings, es=es, run_id="run-b", due_margin_s=1.0)
+    assert second.skipped and second.skipped.startswith("not due until ") and live_feed.feed.polls == 1
+    later = ingest_feed(settings.feeds[0], settings, es=es, run_id="run-b", due_margin_s=1.0,
+                        clock=lambda: datetime.now(UTC) + timedelta(seconds=32))
+    assert later.skipped is None and live_feed.feed.polls == 2
