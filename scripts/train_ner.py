@@ -120,7 +120,7 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
     "cnn96x2-lex": _ner_model(96, 2, (5000, 1000, 2500, 2500), _ATTRS4, vectors=True),
 }
 
-# One dimension of the lexicon vectors each; a word can have several (Kluge: noun and last name).
+# One dimension of the lexicon vectors each; a word can have several (Müller: noun and last name).
 LEX_DIMS = ("noun", "place", "country", "first", "last", "propn", "city", "s_form")
 _LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'.-]*$")
 
@@ -148,7 +148,7 @@ def _site_packages_file(module: str, *parts: str) -> Path:
 
 def lexicon_features() -> dict[str, set[str]]:
     """Word form -> the lexicon dimensions it has (case-sensitive: German nouns are capitalised,
-    so 'Kluge' the noun and 'Kluge' the name are both there, and 'kluge' is neither).
+    so 'Müller' the noun and 'Müller' the name are both there, and 'müller' is neither).
 
     Sources, read from installed packages at training time only (the result is baked into the
     model's vectors table): german-nouns (Wiktionary, CC BY-SA 4.0: ~100k nouns with their case
