@@ -454,12 +454,13 @@ _NO_DATE_TAGS = frozenset({"a", "button", "summary", "label", "option", "select"
 _NO_DATE_TOKENS = frozenset({"accordion", "toggle", "tab", "tabs", "collapse", "dropdown", "pagination"})
 
 
-_TOKEN_ATTRIBUTES = ("class", "id", "aria-label", "role")
+_TOKEN_ATTRIBUTES = frozenset(("class", "id", "aria-label", "role"))
 
 
 def _attribute_tokens(element: Any) -> frozenset[str]:
-    get = element.get
-    values = [value for value in (get("class"), get("id"), get("aria-label"), get("role")) if value]
+    """The words of an element's class, id, aria-label and role (one ``items()`` call: each
+    ``get`` of an lxml attribute costs as much as reading them all)."""
+    values = [value for name, value in element.items() if name in _TOKEN_ATTRIBUTES and value]
     if not values:
         return _NO_TOKENS
     return _tokens(values[0] if len(values) == 1 else " ".join(values))
@@ -831,16 +832,14 @@ def _scope(headline: Any) -> Any:
     return node
 
 
-def _short_texts(scope: Any, first: int = 0, last: int | None = None) -> Iterator[tuple[int, Any, str]]:
-    """Deepest elements whose whole text is short: date lines, not body paragraphs. Only
-    positions ``first``..``last`` of ``scope.iter()`` are read: the text of an element is the
-    text of its whole subtree, and reading it for every element of a big scope only to drop the
-    far ones by distance cost more than the rest of the visible-date search."""
-    for index, element in enumerate(scope.iter()):
-        if index < first or not isinstance(element.tag, str):
+def _short_texts(indexed: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any, str]]:
+    """Deepest elements whose whole text is short: date lines, not body paragraphs. ``indexed``:
+    (position in the scope, element) of the window near the headline only: the text of an
+    element is the text of its whole subtree, and reading it for every element of a big scope
+    only to drop the far ones by distance cost more than the rest of the visible-date search."""
+    for index, element in indexed:
+        if not isinstance(element.tag, str):
             continue
-        if last is not None and index > last:
-            return
         text = " ".join(element.text_content().split())
         if not text or len(text) > _MAX_TEXT or not re.search(r"\d", text):
             continue
@@ -904,15 +903,12 @@ def _line_kind(prefix: str) -> str | None:
     return None
 
 
-def _text_nodes(scope: Any, first: int = 0, last: int | None = None) -> Iterator[tuple[int, Any, str, Any | None]]:
+def _text_nodes(scope: Any, indexed: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any, str, Any | None]]:
     """(position, element, text, labelling sibling) of every text and tail in document order
-    that could hold a date, at positions ``first``..``last``; a tail belongs to the parent, and
-    the element before it may be its label (``<h5>Datum:</h5>03.02.2022``)."""
-    for index, element in enumerate(scope.iter()):
-        if index < first:
-            continue
-        if last is not None and index > last:
-            return
+    that could hold a date, for ``indexed``: (position in ``scope``, element) pairs; a tail
+    belongs to the parent, and the element before it may be its label
+    (``<h5>Datum:</h5>03.02.2022``)."""
+    for index, element in indexed:
         if isinstance(element.tag, str) and element.tag not in _BOILERPLATE_TAGS:
             text = element.text
             if text and _DATE_HINT.search(text):
@@ -982,10 +978,21 @@ def _visible_dates(
     body = root.find("body")
     if headline is not None:
         scope = _scope(headline)
-        anchor = next((index for index, element in enumerate(scope.iter()) if element is headline), 0)
-        window = (max(0, anchor - _MAX_DISTANCE), anchor + _MAX_DISTANCE)
+        # the scope's elements up to the end of the window, listed once for both searches below
+        # (each walk of ``scope.iter()`` makes an lxml object per element)
+        elements: list[Any] = []
+        anchor = None
+        for index, element in enumerate(scope.iter()):
+            elements.append(element)
+            if anchor is None and element is headline:
+                anchor = index
+            if anchor is not None and index >= anchor + _MAX_DISTANCE:
+                break
+        anchor = anchor or 0
+        first = max(0, anchor - _MAX_DISTANCE)
+        window = list(enumerate(elements[first: anchor + _MAX_DISTANCE + 1], start=first))
         seen: set[str] = set()
-        for index, element, text in _short_texts(scope, *window):
+        for index, element, text in _short_texts(window):
             distance = abs(index - anchor)
             if distance > _MAX_DISTANCE:
                 continue
@@ -997,7 +1004,7 @@ def _visible_dates(
             kind, _ = strip_label(text)
             found.append((distance, kind, parsed))
             seen.add(parsed.value)
-        for index, element, text, label in _text_nodes(scope, *window):
+        for index, element, text, label in _text_nodes(scope, window):
             distance = abs(index - anchor)
             if distance > _MAX_DISTANCE:
                 continue
@@ -1005,7 +1012,7 @@ def _visible_dates(
             if line is not None and line[1].value not in seen:
                 found.append((distance, line[0], line[1]))
     if not found and body is not None:
-        for index, element, text, label in _text_nodes(body):
+        for index, element, text, label in _text_nodes(body, enumerate(body.iter())):
             line = _line_date(text, element, label, site_timezone)
             if line is not None and _date_context_node(element, line[0]) and not _in_control(element):
                 found.append((index, line[0], line[1]))

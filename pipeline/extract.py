@@ -24,7 +24,7 @@ from trafilatura.metadata import (
     extract_sitename,
     extract_title,
 )
-from trafilatura.utils import load_html
+from pipeline.pageparse import load_page
 
 from pipeline import authorsearch
 
@@ -78,7 +78,7 @@ def normalize_space(text: str) -> str:
 def parse_page(page: str | bytes | HtmlElement) -> HtmlElement:
     """Parse once, tolerant of encoding declarations and broken markup (trafilatura's loader);
     a tree is returned as it is."""
-    tree = load_html(page)
+    tree = load_page(page)
     if tree is None:
         raise ExtractionError("page is not parseable HTML")
     return tree
@@ -134,7 +134,9 @@ AUTHOR_NEEDLES = (
     "submitted-by", "posted-by", "journalist-name", "screenname", "writer",
 )
 _AUTHOR_NEEDLE = re.compile("|".join(map(re.escape, AUTHOR_NEEDLES)))
-_AUTHOR_ATTRIBUTES = etree.XPath("//@class | //@id | //@rel | //@itemprop | //@data-testid | //@data-component")
+_AUTHOR_ATTRIBUTES = etree.XPath(
+    "//@class | //@id | //@rel | //@itemprop | //@data-testid | //@data-component", smart_strings=False
+)  # plain strings: a "smart" one makes an lxml object for its element
 
 
 def find_author(tree: HtmlElement) -> str | None:

@@ -612,10 +612,11 @@ def test_visible_date_search_reads_only_the_window_around_the_headline() -> None
     scope = _scope(headline)
     anchor = next(i for i, e in enumerate(scope.iter()) if e is headline)
     first, last = anchor - 60, anchor + 60
-    for walk in (_short_texts, _text_nodes):
-        full = [item for item in walk(scope) if first <= item[0] <= last]
-        assert list(walk(scope, first, last)) == full
-        assert len(full) < len(list(walk(scope)))
+    indexed = list(enumerate(scope.iter()))
+    for walk, args in ((_short_texts, ()), (_text_nodes, (scope,))):
+        full = [item for item in walk(*args, indexed) if first <= item[0] <= last]
+        assert list(walk(*args, indexed[first: last + 1])) == full
+        assert len(full) < len(list(walk(*args, indexed)))
     published = find_dates(_big_article_page(), url=None, now=NOW).published
     assert published is not None and published.value == "2022-01-10T09:00:00+00:00"
 
