@@ -434,8 +434,8 @@ def analyse(site: FreshSite, runs: list[dict[str, Any]], args: argparse.Namespac
         f"Every {MAX_AGE_EVERY}th feed sends `Cache-Control: max-age={MAX_AGE_S}`. "
         f"`news_ingest` in streaming mode, {mode}; floor `min_interval_s: {args.floor:g}` per feed, "
         f"`quiet_backoff_share: {args.quiet_share:g}`; `per_host_min_interval_s` 1 s (the default); "
-        f"started by `scripts/airflow_standalone.py` (LocalExecutor, parallelism {args.tasks + 2}, pool "
-        f"`news_fetch` {args.tasks + 1} slots), unpaused, nothing triggered by hand."),
+        f"started by `scripts/airflow_standalone.py` (LocalExecutor, parallelism {slots(args) + 2}, pool "
+        f"`news_fetch` {slots(args)} slots), unpaused, nothing triggered by hand."),
         "",
         ("Latency: from the moment an entry appears in its feed to the moment its article is found "
         "through the read alias (an `ids` query every 0.5 s)."),
