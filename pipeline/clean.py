@@ -289,7 +289,12 @@ _CLASS_CACHE = 20000
 
 def _matches(rules: tuple, text: str) -> str | None:
     """The name of the first rule (in rule order) whose pattern matches the whole text."""
-    combined = _any_of(rules)
+    cached = _ANY_OF.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        if len(_ANY_OF) >= 256:
+            _ANY_OF.clear()  # a site's merged rules are new tuples per page: bounded, not leaked
+        cached = _ANY_OF[id(rules)] = (rules, _any_of(rules))
+    combined = cached[1]
     if combined is not None and combined.fullmatch(text) is None:
         return None  # most paragraphs: one regex call instead of one per rule
     for rule in rules:
@@ -301,7 +306,11 @@ def _matches(rules: tuple, text: str) -> str | None:
 _LEADING_FLAGS = re.compile(r"^\(\?([imsx]+)\)")
 
 
-@lru_cache(maxsize=256)
+#: the combined pattern of a rule tuple, by the tuple's id (the tuple is kept, so the id stays
+#: its own; an lru_cache hashed every rule of the tuple on each call, more than the saving)
+_ANY_OF: dict[int, tuple[tuple, re.Pattern[str] | None]] = {}
+
+
 def _any_of(rules: tuple) -> re.Pattern[str] | None:
     """One pattern that matches a whole text exactly when one of the rules' patterns does: the
     alternation of the patterns, each in a group with its own flags (a leading "(?i)" becomes
