@@ -24,9 +24,9 @@ from trafilatura.metadata import (
     extract_sitename,
     extract_title,
 )
-from pipeline.pageparse import load_page
 
 from pipeline import authorsearch
+from pipeline.pageparse import load_page
 
 log = logging.getLogger(__name__)
 

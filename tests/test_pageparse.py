@@ -21,8 +21,8 @@ ODD_PAGES = [
     "<html/>\n<body><p>self-closing html tag</p></body>",
     "<p>a fragment</p>",
     "plain text, no markup at all",
-    "<html><body><form><input name='q' value='x'><select><option>1</option></select>"
-    "<label for='q'>Suche</label><textarea>t</textarea></form><!-- c --><p>x\x0by</p></body></html>",
+    ("<html><body><form><input name='q' value='x'><select><option>1</option></select>"
+     "<label for='q'>Suche</label><textarea>t</textarea></form><!-- c --><p>x\x0by</p></body></html>"),
 ]
 
 
