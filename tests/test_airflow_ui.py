@@ -129,6 +129,14 @@ def standalone(tmp_path: Path, es_url: str, sample_site: str, alias: str) -> Ite
     main = yaml.safe_load((config_dir / "pipeline.yaml").read_text())
     main["schedule"] = {"cron": "0 0 29 2 *"}  # no slot since start_date: unpausing starts nothing
     (config_dir / "pipeline.yaml").write_text(yaml.safe_dump(main))
+    with running_standalone(tmp_path, config_dir) as server:
+        yield server
+
+
+def standalone_env(tmp_path: Path, config_dir: Path) -> dict[str, str]:
+    """The environment `make airflow` gets here: a fresh AIRFLOW_HOME, the test's config, no
+    venv on PATH (the Makefile finds it), none of the caller's AIRFLOW_/NEWS_ settings but the
+    local node's state and cache folders."""
     venv_bin = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_"))}
     env.update(
@@ -141,7 +149,14 @@ def standalone(tmp_path: Path, es_url: str, sample_site: str, alias: str) -> Ite
     for name in ("NEWS_PIPELINE_STATE_DIR", "NEWS_PIPELINE_CACHE_DIR"):  # the local node's, if moved
         if name in os.environ:
             env[name] = os.environ[name]
-    server = Standalone(env, free_port(), tmp_path / "make-airflow.out")
+    return env
+
+
+@contextlib.contextmanager
+def running_standalone(tmp_path: Path, config_dir: Path) -> Iterator[Standalone]:
+    """`make airflow` on a free port for the test's config (not started yet: ``start`` it);
+    stopped afterwards, with nothing of it left running or listening."""
+    server = Standalone(standalone_env(tmp_path, config_dir), free_port(), tmp_path / "make-airflow.out")
     try:
         yield server
     finally:

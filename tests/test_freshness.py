@@ -24,10 +24,9 @@ import yaml
 from pipeline.article import doc_id_for
 from pipeline.samplesite.articles import load_articles
 from pipeline.urls import canonicalize
-from tests.airflow_local import free_port
 from tests.conftest import write_config
 from tests.livefeed import LiveFeedServer
-from tests.test_airflow_ui import STARTUP_TIMEOUT_S, Standalone, _listeners
+from tests.test_airflow_ui import Standalone, running_standalone
 
 FIRST_RUN_TIMEOUT_S = 240  # unpause -> the first entry searchable (the first run's start-up on a busy machine)
 FRESH_S = 60  # the target: a new entry searchable within a minute
@@ -36,8 +35,6 @@ SLACK_S = 30  # a loaded 2-core machine (the bench measures the real distributio
 
 @pytest.fixture
 def streaming_airflow(tmp_path: Path, es_url: str, sample_site: str, alias: str) -> Iterator[tuple[Standalone, LiveFeedServer]]:
-    import os
-    import sys
 
     with LiveFeedServer() as feed:
         feeds = [{"name": "live", "url": feed.url, "lang": "de", "allow_networks": ["127.0.0.1/32"],
@@ -47,25 +44,8 @@ def streaming_airflow(tmp_path: Path, es_url: str, sample_site: str, alias: str)
         main["schedule"] = {"mode": "streaming", "streaming_run_s": 90, "streaming_overlap_s": 15, "streaming_tasks": 1,
                             "min_interval_s": 5, "max_interval_s": 3600, "quiet_backoff_share": 0.1}
         (config_dir / "pipeline.yaml").write_text(yaml.safe_dump(main))
-        venv_bin = str(Path(sys.executable).parent)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_"))}
-        env.update(
-            AIRFLOW_HOME=str(tmp_path / "airflow"),
-            NEWS_CONFIG_DIR=str(config_dir),
-            PATH=os.pathsep.join(p for p in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p != venv_bin),
-            AIRFLOW__CORE__PARALLELISM="3",
-            AIRFLOW_STARTUP_TIMEOUT=str(STARTUP_TIMEOUT_S - 120),
-        )
-        for name in ("NEWS_PIPELINE_STATE_DIR", "NEWS_PIPELINE_CACHE_DIR"):
-            if name in os.environ:
-                env[name] = os.environ[name]
-        server = Standalone(env, free_port(), tmp_path / "make-airflow.out")
-        try:
+        with running_standalone(tmp_path, config_dir) as server:
             yield server, feed
-        finally:
-            server.stop()
-            assert server.leftovers() == [], "Airflow processes outlived make airflow"
-            assert _listeners(server.port) == set(), "something still listens on the Airflow port"
 
 
 def _searchable(es, alias: str, link: str) -> bool:
