@@ -311,7 +311,7 @@ def report(info: dict[str, Any]) -> str:
          " warm-up runs (10,000 documents each) precede the measurements."),
         "",
         "Method: synthetic German articles from `bench.synthetic.indexing_articles` (seeded; body ≈ 4,090",
-        (f"characters ≈ 4.1 KB, 5-10 entities, 128 LSH band keys and the 2 KB MinHash signature as pipeline.stories writes them,"
+        (f"characters ≈ 4.1 KB, 5-10 entities, 128 LSH band keys and the 2 KB MinHash signature as pipeline.enrich.stories writes them,"
          " story id, dates over 24 months = 24 monthly indices;"
          f" generating one costs {info['gen_us']:.0f} µs); indexed document ≈ {info['doc_kb']:.1f} KB of JSON"
          " (body also copied to `body_de`)."),

@@ -1,6 +1,6 @@
 """Time of the whole cleaning stage vs plain ``trafilatura.extract`` (target <= 1.3x).
 
-Stage (b) is what ``pipeline.ingest.article_from_page`` runs per page: ``pagestage.clean_and_date``
+Stage (b) is what ``pipeline.run.ingest.article_from_page`` runs per page: ``pagestage.clean_and_date``
 (one parse; ``clean_article`` on the tree, ``find_dates`` on a copy taken before cleaning) +
 ``detect_language`` (on the cleaned body); (a) is
 ``trafilatura.extract(html)`` with default settings. (a') ``trafilatura.extract(html, fast=True)``
@@ -17,7 +17,7 @@ Each page: ROUNDS rounds that call every measured function in turn, once untimed
 times timed (so a burst of load from other jobs hits all of them alike, and no function is timed
 with caches cold from the others); per-page medians. The language
 part is also timed through langdetect itself (``langdetect.Detector``, what ``detect_language``
-used before ``pipeline.fastlangdetect``) on the same bodies, for a same-run comparison. The load
+used before ``pipeline.clean.fastlangdetect``) on the same bodies, for a same-run comparison. The load
 average is recorded before and after: the machine may be shared, compare figures within one run.
 
 Run: .venv/bin/python bench/cleaning_stage.py [--no-doc]  -> section of docs/benchmarks.md
@@ -44,13 +44,13 @@ sys.path.insert(0, str(ROOT))
 from bench import machine_line, write_section
 from bench.extraction_quality import Case, load_cases
 from bench.fullpages import inflate
-from pipeline.clean import clean_article
-from pipeline.dates import find_dates
-from pipeline.extract import parse_page
-from pipeline.fastlangdetect import reference_probabilities
-from pipeline.language import MAX_CHARS, detect_language
-from pipeline.pagestage import clean_and_date
-from pipeline.siterules import Rulebook, load_rules
+from pipeline.clean.dates import find_dates
+from pipeline.clean.extract import parse_page
+from pipeline.clean.fastlangdetect import reference_probabilities
+from pipeline.clean.language import MAX_CHARS, detect_language
+from pipeline.clean.page import clean_and_date
+from pipeline.clean.rules import clean_article
+from pipeline.clean.siterules import Rulebook, load_rules
 
 TARGET = 1.3
 ROUNDS, PER_ROUND = 5, 3

@@ -11,7 +11,7 @@ to leave docs/benchmarks.md alone). It sets up everything on this machine:
   process;
 - the German NER model the repository ships (``models/de_germeval_ner``, the default for ``de``),
   given to the tasks through ``NEWS_SPACY_MODELS``; ``--test-model`` trains the tests' small
-  network instead (``pipeline.entities.training.train_ner``, the figures before issue 18);
+  network instead (``pipeline.enrich.entities.training.train_ner``, the figures before issue 18);
 - a reference in the same invocation: CPU time of bare ``trafilatura.extract`` on pages of the
   same site (in a subprocess, after the runs), so the pipeline's CPU per article can be given as
   a ratio that survives the shared machine's noise;
@@ -74,7 +74,7 @@ RELAXED_HTTP = {
     "connect_timeout_s": 5, "read_timeout_s": 15, "per_host_min_interval_s": 0, "per_host_max_concurrent": 8,
 }
 STAGE_ORDER = (
-    "import pipeline.ingest", "NER model load", "feed (parse)", "fetch (HTTP)", "decode",
+    "import pipeline.run.ingest", "NER model load", "feed (parse)", "fetch (HTTP)", "decode",
     "clean + dates (one parse)", "language", "profiles, canaries, raw archive", "entities (NER + gazetteer)", "stories (MinHash + lookup)",
     "index (bulk)", "refresh", "state (feed state, seen, run log)", "other (in ingest_feed)",
 )
@@ -237,7 +237,7 @@ def trafilatura_reference(args: argparse.Namespace, pages: int = 300) -> dict[st
 def train_model(directory: Path) -> float:
     """Train the tests' NER model in a subprocess (keeps spaCy out of the forking process)."""
     started = time.perf_counter()
-    code = "import sys; from pipeline.entities.training import train_ner; train_ner(sys.argv[1], epochs=20, seed=0)"
+    code = "import sys; from pipeline.enrich.entities.training import train_ner; train_ner(sys.argv[1], epochs=20, seed=0)"
     subprocess.run([sys.executable, "-c", code, str(directory)], check=True, cwd=ROOT)
     return time.perf_counter() - started
 
@@ -595,8 +595,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"DAG import errors: {bag.import_errors}")
             bench.dag = bag.get_dag("news_ingest")
             _ensure_pools(bench.dag, max(args.parallelism))
-            if "pipeline.ingest" in sys.modules:
-                raise RuntimeError("pipeline.ingest imported in the forking process: task imports would not be timed")
+            if "pipeline.run.ingest" in sys.modules:
+                raise RuntimeError("pipeline.run.ingest imported in the forking process: task imports would not be timed")
             results = []
             if args.warmup_pages:
                 results.append(bench.run("warm-up", args.warmup_pages, max(args.parallelism)))

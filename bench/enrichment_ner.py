@@ -4,7 +4,7 @@ The model is the German pipeline the repository ships (``models/de_germeval_ner`
 GermEval 2014 by scripts/train_ner.py), the default for ``de`` when ``de_core_news_md`` is not
 installed, loaded by ``EntityExtractor`` from that directory, i.e. the production load-and-run path.
 Without it (``--test-model``), the small test network the tests build
-(``pipeline.entities.training.train_ner``). No pretrained package is installable here, so figures
+(``pipeline.enrich.entities.training.train_ner``). No pretrained package is installable here, so figures
 for ``de_core_news_md`` are not measured (it is larger and slower: expect fewer articles/s).
 
 Articles: 600-word windows over the five German seed articles (real news text with the seed
@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import machine_line, write_section
-from pipeline.entities import EntityExtractor
-from pipeline.entities.models import SHIPPED_MODELS, load_model
-from pipeline.entities.training import train_ner
+from pipeline.enrich.entities import EntityExtractor
+from pipeline.enrich.entities.models import SHIPPED_MODELS, load_model
+from pipeline.enrich.entities.training import train_ner
 
 SEEDS_DIR = ROOT / "tests" / "data" / "ner" / "seeds"
 N_ARTICLES = 200
@@ -100,7 +100,7 @@ def main() -> None:
             t0 = time.perf_counter()
             train_ner(model_dir, epochs=20, seed=0)
             model_desc = (
-                "the test model (`pipeline.entities.training.train_ner`, `spacy.blank('de')` + `ner` with a "
+                "the test model (`pipeline.enrich.entities.training.train_ner`, `spacy.blank('de')` + `ner` with a "
                 f"width-64 depth-2 tok2vec, 20 epochs, trained in {time.perf_counter() - t0:.1f} s)"
             )
         nlp = load_model(str(model_dir))

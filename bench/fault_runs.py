@@ -11,7 +11,7 @@ hosts, every request counted here), each scenario into a fresh alias.
   article indices hold half of them and a bulk request is in flight (``_tasks``), the node's JVM
   gets SIGKILL. The ingest's exit status and last stderr lines are kept; the node is
   started again on the same data; a rerun right away (the killed runner's lease on the feed it was
-  in still holds, pipeline.feedlease), and one after that lease expired.
+  in still holds, pipeline.feeds.lease), and one after that lease expired.
 - ``concurrent``: ``--pages`` pages (default 2,000) in 8 feeds, two ingests started at once.
 
 Figures per scenario: documents expected (pages), indexed (in the article indices, and through the

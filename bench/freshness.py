@@ -57,9 +57,9 @@ import yaml
 from bench import machine_line, write_section
 from bench.e2e_site import SiteLayout, make_article, render_page
 from pipeline.article import doc_id_for
+from pipeline.fetch.urls import canonicalize
 from pipeline.samplesite.feeds import entry_for
 from pipeline.samplesite.render import render_rss
-from pipeline.urls import canonicalize
 from tests.airflow_local import free_port
 
 DEFAULT_ES_PORT = 9600

@@ -1,6 +1,6 @@
 """Accuracy of language detection on hand-written news texts, per language, short vs paragraph.
 
-Why: ``pipeline.language`` combines langdetect and py3langid with thresholds and a Kazakh script
+Why: ``pipeline.clean.language`` combines langdetect and py3langid with thresholds and a Kazakh script
 rule; this benchmark shows what each detector alone gets right and what the combination buys, so a
 threshold change can be judged on numbers rather than anecdotes.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.language import (  # path set above so the script runs without install
+from pipeline.clean.language import (  # path set above so the script runs without install
     detect_language,
     effective_length,
     langdetect_best,

@@ -47,10 +47,11 @@ if str(ROOT) not in sys.path:
 
 from bench import machine_line, write_section
 from bench.e2e_site import SiteLayout, make_article, render_page
-from pipeline import clean as clean_module
-from pipeline.clean import Cleaned, clean_article
+from pipeline.clean import rules as clean_module
+from pipeline.clean.extract import parse_page
+from pipeline.clean.rules import Cleaned, clean_article
 from pipeline.config import ProfileSettings
-from pipeline.extract import parse_page
+from pipeline.enrich.stories import DEFAULT_THRESHOLD, jaccard, minhash, shingles
 from pipeline.profiles import apply as apply_module
 from pipeline.profiles import blocks as blocks_module
 from pipeline.profiles.apply import LearnedRules
@@ -58,7 +59,6 @@ from pipeline.profiles.model import SAME_STORY, HostProfile
 from pipeline.samplesite import storysite
 from pipeline.samplesite.learnsite import learn_articles
 from pipeline.samplesite.learnsite import render_article as render_learn
-from pipeline.stories import DEFAULT_THRESHOLD, jaccard, minhash, shingles
 
 DOC = ROOT / "docs" / "extraction-quality.md"
 SECTION = "learned-boilerplate"
@@ -248,7 +248,7 @@ def chrome_reasons(pages: list[Page], baselines: list[set[str]]) -> tuple[Counte
 
 
 def story_grouping(bodies: list[str]) -> dict[str, float]:
-    """Pairwise Jaccard of the bodies' 3-word shingles (pipeline.stories), and how many groups
+    """Pairwise Jaccard of the bodies' 3-word shingles (pipeline.enrich.stories), and how many groups
     single-link grouping makes at the story assignment's threshold and at the profile's."""
     sets = [shingles(b) for b in bodies]
     pairs = [(i, j, jaccard(sets[i], sets[j])) for i in range(len(sets)) for j in range(i + 1, len(sets))]
@@ -413,7 +413,7 @@ def render(results: dict[str, dict[str, SetResult]], reasons: dict[str, tuple[Co
     out += [
         "",
         "Which articles are one story, for the profile (bodies with shipped rules; pairwise Jaccard of",
-        "3-word shingles as pipeline/stories.py computes it; groups by single link). The story assignment's",
+        "3-word shingles as pipeline/enrich/stories.py computes it; groups by single link). The story assignment's",
         f"threshold ({DEFAULT_THRESHOLD}) would make each of the fixture sites one story (their distinct",
         "articles share chrome lines and a small vocabulary), and a site that is one story never learns",
         f"anything; the profile groups at {SAME_STORY}, between the highest pair of distinct articles and",

@@ -9,7 +9,7 @@ Method: two fresh nodes of the same distribution (heap 512m, one per mode, their
 removed before and after), started one after the other (start-up time to a healthy cluster measured). One site of
 ``--pages`` German article pages (bench/e2e_site.py, as in bench/dag_e2e.py) is then ingested
 ``--rounds`` times into each node, alternating which node goes first, each round into a fresh alias
-(every page new, as in the e2e runs) by the real ``pipeline.group.ingest_group`` in this process:
+(every page new, as in the e2e runs) by the real ``pipeline.run.group.ingest_group`` in this process:
 fetch, clean, NER with the tests' model, stories (candidate queries), bulk index, refresh, feed
 state and run log. Per round and node: the node's CPU (utime + stime of the JVM process, /proc)
 per indexed article, split into the JIT compiler threads, GC threads and the rest (Elasticsearch's
@@ -54,10 +54,10 @@ def _split(threads: dict[str, float]) -> dict[str, float]:
 def ingest_round(node: LocalNode, site: SiteProcess, work: Path) -> dict[str, Any]:
     """Ingest every feed of ``site`` into a fresh alias on ``node``; the node's CPU during it."""
     from pipeline.config import FeedConfig, load_settings
-    from pipeline.group import ingest_group
     from pipeline.index.client import es_client
     from pipeline.index.template import ensure_index
-    from pipeline.runplan import plan_run
+    from pipeline.run.group import ingest_group
+    from pipeline.run.plan import plan_run
 
     alias = f"jit-{uuid.uuid4().hex[:8]}"
     os.environ["NEWS_CONFIG_DIR"] = str(write_bench_config(
@@ -91,7 +91,7 @@ def report(args: argparse.Namespace, rounds: list[dict[str, dict[str, Any]]], st
         ("Method: two fresh local nodes (heap 512m), one per JIT mode: `tiered` (the JVM's default C1 + C2) "
         "and `quick` (C1 only, `-XX:TieredStopAtLevel=1`). The same site of "
         f"{args.pages:,} German article pages (bench/e2e_site.py) is ingested {args.rounds} times into each "
-        "node by the real `pipeline.group.ingest_group` (fetch, clean, NER, stories, bulk index, refresh), "
+        "node by the real `pipeline.run.group.ingest_group` (fetch, clean, NER, stories, bulk index, refresh), "
         "each round into a fresh alias, alternating which node goes first. Node CPU from /proc: the whole "
         "process, and of it the JIT compiler threads and the GC threads."), "",
         f"Start-up to a healthy node: tiered {startup['tiered']:.1f} s, quick {startup['quick']:.1f} s.", "",

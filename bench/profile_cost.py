@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from elasticsearch import Elasticsearch
 
 from bench import machine_line, write_section
+from pipeline.clean.extract import parse_page
 from pipeline.config import ElasticsearchSettings, ProfileSettings
-from pipeline.extract import parse_page
 from pipeline.index.names import profiles_index
 from pipeline.index.template import ensure_index
 from pipeline.profiles import LearnedRules, Overrides, ProfileStore, apply_learned

@@ -30,9 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.dates import ArticleDates, find_dates
-from pipeline.decode import decode_page
-from pipeline.extract import ExtractionError, parse_page
+from pipeline.clean.dates import ArticleDates, find_dates
+from pipeline.clean.extract import ExtractionError, parse_page
+from pipeline.fetch.decode import decode_page
 
 DEFAULT_EVALSETS = ROOT.parent / "shared" / "evalsets"
 # CPU time of this process: the machine is shared, and wall time would charge us for the others

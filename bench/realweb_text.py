@@ -105,11 +105,11 @@ def plain_trafilatura(html: bytes, url: str) -> str | None:
 
 
 def pipeline_path() -> Callable[[bytes, str], tuple[str | None, list[str]]]:
-    """The pipeline's own per-page path (``pipeline.ingest.article_from_page``: decode ->
+    """The pipeline's own per-page path (``pipeline.run.ingest.article_from_page``: decode ->
     clean_and_date -> language) with the repository's config; returns (body, flags)."""
     from pipeline.config import FeedConfig, load_settings
-    from pipeline.feeds import FeedEntry
-    from pipeline.ingest import article_from_page
+    from pipeline.feeds.feeds import FeedEntry
+    from pipeline.run.ingest import article_from_page
 
     settings = load_settings(ROOT / "config")
     feed = FeedConfig(name="evalset", url="https://evalset.invalid/feed.xml")

@@ -16,7 +16,7 @@ print only). Everything runs on this machine, from one temporary directory, on 1
 
 Each feed is its own ``site`` and each host has as many feeds as there are feed groups, so every
 ingest task fetches from every host and both workers fetch from the same hosts at the same time: only the per-host start times reserved in
-Elasticsearch (pipeline/sharedlimit.py) keep them ``per_host_min_interval_s`` apart. The site's
+Elasticsearch (pipeline/fetch/sharedlimit.py) keep them ``per_host_min_interval_s`` apart. The site's
 request log shows whether they did.
 """
 

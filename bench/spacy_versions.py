@@ -10,7 +10,7 @@ bulk-writer threads of an ingest task do.
 Method: a throwaway virtualenv per release (``uv pip install spacy==X`` with this project's
 locked numpy), the tests' NER model trained once with the project's spaCy, 96 German article
 bodies from bench/e2e_site.py (558 tokens on average). In each venv, one process: BLAS threads 1,
-the numpy matrix backend as ``pipeline.entities.models`` sets it, then ``ner.predict`` on
+the numpy matrix backend as ``pipeline.enrich.entities.models`` sets it, then ``ner.predict`` on
 sub-batches of 8 (as ``Parser.pipe`` splits a batch of 32), split into the network
 (``model.predict``: tok2vec + precomputed hidden layer) and the parser loop (the rest), best of 3
 passes, alone and with a second Python thread that wakes every 0.5 ms for a little Python work (as

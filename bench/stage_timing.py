@@ -1,7 +1,7 @@
 """Per-stage wall time inside Airflow task processes, without changing the pipeline.
 
 ``install(out_dir)`` (in the process that forks the LocalExecutor workers) wraps the stage
-functions of the pipeline where they are looked up (``pipeline.ingest.clean_and_date``,
+functions of the pipeline where they are looked up (``pipeline.run.ingest.clean_and_date``,
 ``HttpClient.get``, ...) with a timer. Modules not imported yet are wrapped when a task process
 imports them (an import hook on ``sys.meta_path``), so the task processes still pay their own
 imports, as they do under a scheduler, and the import itself is timed as a stage.
@@ -31,30 +31,30 @@ from types import ModuleType
 from typing import Any
 
 #: (module, attribute or Class.method, stage). The attribute is patched in the module where the
-#: pipeline looks it up, e.g. ``pipeline.ingest.clean_and_date``, not where it is defined.
+#: pipeline looks it up, e.g. ``pipeline.run.ingest.clean_and_date``, not where it is defined.
 TARGETS: tuple[tuple[str, str, str], ...] = (
-    ("pipeline.ingest", "ingest_feed", "other (in ingest_feed)"),
-    ("pipeline.ingest", "poll_feed_conditional", "feed (parse)"),
-    ("pipeline.fetch", "HttpClient.get", "fetch (HTTP)"),
-    ("pipeline.ingest", "decode_page", "decode"),
-    ("pipeline.ingest", "clean_and_date", "clean + dates (one parse)"),
-    ("pipeline.ingest", "detect_language", "language"),
-    ("pipeline.entities.extractor", "load_model", "NER model load"),
-    ("pipeline.entities.extractor", "EntityExtractor.extract_batch", "entities (NER + gazetteer)"),
+    ("pipeline.run.ingest", "ingest_feed", "other (in ingest_feed)"),
+    ("pipeline.run.ingest", "poll_feed_conditional", "feed (parse)"),
+    ("pipeline.fetch.client", "HttpClient.get", "fetch (HTTP)"),
+    ("pipeline.run.ingest", "decode_page", "decode"),
+    ("pipeline.run.ingest", "clean_and_date", "clean + dates (one parse)"),
+    ("pipeline.run.ingest", "detect_language", "language"),
+    ("pipeline.enrich.entities.extractor", "load_model", "NER model load"),
+    ("pipeline.enrich.entities.extractor", "EntityExtractor.extract_batch", "entities (NER + gazetteer)"),
     ("pipeline.enrich", "assign_stories", "stories (MinHash + lookup)"),
-    ("pipeline.ingest", "index_articles", "index (bulk)"),
+    ("pipeline.run.ingest", "index_articles", "index (bulk)"),
     ("elasticsearch._sync.client.indices", "IndicesClient.refresh", "refresh"),
-    ("pipeline.ingest_extras", "RunExtras.learned_for", "profiles, canaries, raw archive"),
-    ("pipeline.ingest_extras", "RunExtras.observe", "profiles, canaries, raw archive"),
-    ("pipeline.ingest_extras", "RunExtras.archive", "profiles, canaries, raw archive"),
-    ("pipeline.ingest_extras", "RunExtras.finish", "profiles, canaries, raw archive"),
-    ("pipeline.ingest", "load_state", "state (feed state, seen, run log)"),
-    ("pipeline.ingest", "unseen_entries", "state (feed state, seen, run log)"),
-    ("pipeline.ingest", "save_state", "state (feed state, seen, run log)"),
-    ("pipeline.ingest", "save_schedule", "state (feed state, seen, run log)"),
-    ("pipeline.ingest", "write_run_report", "state (feed state, seen, run log)"),
+    ("pipeline.run.extras", "RunExtras.learned_for", "profiles, canaries, raw archive"),
+    ("pipeline.run.extras", "RunExtras.observe", "profiles, canaries, raw archive"),
+    ("pipeline.run.extras", "RunExtras.archive", "profiles, canaries, raw archive"),
+    ("pipeline.run.extras", "RunExtras.finish", "profiles, canaries, raw archive"),
+    ("pipeline.run.ingest", "load_state", "state (feed state, seen, run log)"),
+    ("pipeline.run.ingest", "unseen_entries", "state (feed state, seen, run log)"),
+    ("pipeline.run.ingest", "save_state", "state (feed state, seen, run log)"),
+    ("pipeline.run.ingest", "save_schedule", "state (feed state, seen, run log)"),
+    ("pipeline.run.ingest", "write_run_report", "state (feed state, seen, run log)"),
 )
-IMPORT_STAGE = "import pipeline.ingest"
+IMPORT_STAGE = "import pipeline.run.ingest"
 ROOT_ATTR = "ingest_feed"
 
 _local = threading.local()
@@ -167,11 +167,11 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         original_exec = loader.exec_module  # type: ignore[union-attr]
 
         def exec_module(module: ModuleType) -> None:
-            if fullname == "pipeline.ingest":
+            if fullname == "pipeline.run.ingest":
                 _memory["rss_kb_before_import"] = _proc_kb("/proc/self/status", "VmRSS")
             started = time.perf_counter()
             original_exec(module)
-            if fullname == "pipeline.ingest":
+            if fullname == "pipeline.run.ingest":
                 _add(IMPORT_STAGE, time.perf_counter() - started)
             _patch(module)
 

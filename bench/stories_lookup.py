@@ -28,9 +28,7 @@ from bench.proc_cpu import process_cpu_s
 from bench.synthetic import make_article
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
-from pipeline.index.names import article_index, article_pattern
-from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
-from pipeline.stories import (
+from pipeline.enrich.stories import (
     BANDS,
     DEFAULT_THRESHOLD,
     MINHASH_MAPPING,
@@ -47,6 +45,8 @@ from pipeline.stories import (
     minhash,
     shingles,
 )
+from pipeline.index.names import article_index, article_pattern
+from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "pipeline" / "samplesite" / "seeds"

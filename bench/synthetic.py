@@ -2,7 +2,7 @@
 
 German-like bodies of about 4 KB built from a word list with a seeded RNG, titles, a handful of
 sites, publication dates spread over 24 months (so several monthly indices are written), lang
-"de", 5-10 entities, 128 LSH band keys, the MinHash signature and a story id (as pipeline.stories
+"de", 5-10 entities, 128 LSH band keys, the MinHash signature and a story id (as pipeline.enrich.stories
 writes them). Articles are yielded one at a time: the
 generator never holds the whole set, so a consumer's memory can be measured on its own.
 ``indexing_articles`` makes articles of the same shape about 3x cheaper (bodies from a seeded
@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from pipeline.article import Article
-from pipeline.stories import BANDS, NUM_PERM
+from pipeline.enrich.stories import BANDS, NUM_PERM
 
 _WORD_TEXT = (
     "der die das und nicht mit auf für von sich dem den ist ein eine einer eines im in zu bei nach "
@@ -110,7 +110,7 @@ def _article(
             {"name": name, "type": kind, "id": _ENTITY_IDS[name],
              "mentions": rng.randint(1, 12), "first_offset": rng.randrange(len(body))}
         )
-    # Fingerprints as pipeline.stories writes them: 128 LSH band keys "<band>:<16 hex>" and the
+    # Fingerprints as pipeline.enrich.stories writes them: 128 LSH band keys "<band>:<16 hex>" and the
     # 256-value MinHash signature (8 hex digits a value, 2 KB, in _source only).
     digits = rng.randbytes(4 * NUM_PERM + 8 * BANDS).hex()
     signature = digits[: 8 * NUM_PERM]

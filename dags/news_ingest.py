@@ -8,7 +8,7 @@
   groups; a run starts every ``streaming_run_s`` and its loop overlaps the next run's start.
 - ``ingest_group``: one mapped task per group (in the Airflow pool ``ingest.pool``); a feed's
   failure never fails the other feeds. In the streaming loop each task polls its feeds as they
-  fall due for ``streaming_run_s + streaming_overlap_s`` seconds (pipeline.streamloop).
+  fall due for ``streaming_run_s + streaming_overlap_s`` seconds (pipeline.run.streamloop).
 - ``summarize``: logs the run summary (per stage, per feed) and writes it to ``<alias>-runs``.
 - ``announce_articles``: emits the asset named after the read alias (``news-articles``) when
   articles were created or updated (skipped otherwise), so DAGs with
@@ -81,7 +81,7 @@ def news_ingest() -> None:
     def list_feeds(ti: Any = None) -> list[dict[str, Any]]:
         """Returns the groups to map over; the rest of the plan goes to the XCom key "plan"."""
         from pipeline.index.client import es_client
-        from pipeline.runplan import plan_run
+        from pipeline.run.plan import plan_run
 
         settings = _settings()
         streaming = settings.schedule.mode == "streaming"
@@ -98,12 +98,12 @@ def news_ingest() -> None:
     @task(pool=_CONFIG.ingest.pool, map_index_template="{{ task.op_kwargs['group']['label'] }}")
     def ingest_group(group: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
         from pipeline.config import FeedConfig
-        from pipeline.group import ingest_group as run_group
+        from pipeline.run.group import ingest_group as run_group
 
         feeds = [FeedConfig.from_dict(feed) for feed in group["feeds"]]
         settings = _settings()
         if settings.schedule.streaming_loop:  # poll the group's feeds as they fall due, for streaming_run_s
-            from pipeline.streamloop import stream_group
+            from pipeline.run.streamloop import stream_group
 
             run_for_s = settings.schedule.streaming_run_s + settings.schedule.streaming_overlap_s
             result = stream_group(feeds, settings, run_id or "airflow", run_for_s=run_for_s)
@@ -116,7 +116,7 @@ def news_ingest() -> None:
     def summarize(plan: dict[str, Any], results: list[dict[str, Any]], run_id: str | None = None) -> dict[str, Any]:
         from pipeline.index.client import es_client
         from pipeline.index.runlog import write_run_summary
-        from pipeline.runsummary import log_summary, run_failure, summarize_run
+        from pipeline.run.summary import log_summary, run_failure, summarize_run
 
         settings = _settings()
         # one slice request (iterating would probe index after index until one is missing)

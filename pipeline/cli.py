@@ -11,7 +11,6 @@ import traceback
 import uuid
 from typing import Any
 
-from pipeline.cli_quality import add_commands as add_quality_commands
 from pipeline.clierrors import (
     EXIT_CODES_HELP,
     EXIT_CONFIG,
@@ -23,6 +22,7 @@ from pipeline.clierrors import (
     es_unavailable,
 )
 from pipeline.config import ConfigError, load_settings
+from pipeline.profiles.cli import add_commands as add_quality_commands
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _feed_failed(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _crashed_report(feed: Any, run_id: str, exc: Exception) -> dict[str, Any]:
-    from pipeline.ingest import FeedReport
+    from pipeline.run.ingest import FeedReport
 
     report = FeedReport(feed=feed.name, url=feed.url, run_id=run_id)
     report.fail("internal", feed.url, f"{type(exc).__name__}: {exc}"[:500])
@@ -76,7 +76,7 @@ def _print_ingest_end(reports: list[dict[str, Any]], total: int) -> int:
     stderr; the exit status."""
     print(json.dumps(reports, indent=2, ensure_ascii=False))
     skipped = [r for r in reports if r.get("skipped")]
-    if skipped:  # another runner polls them now (pipeline.feedlease): not a failure
+    if skipped:  # another runner polls them now (pipeline.feeds.lease): not a failure
         print(f"ingest: {len(skipped)} of {total} feed(s) skipped, another runner has them:", file=sys.stderr)
         for report in skipped:
             print(f"  {report['feed']}: skipped: {report['skipped']}", file=sys.stderr)
@@ -95,7 +95,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     feed that fails is listed at the end and the exit status is 1; the other feeds still run.
     Elasticsearch failing stops the run: the feeds done so far are printed first."""
     from pipeline.index.template import ensure_index
-    from pipeline.ingest import ingest_feed
+    from pipeline.run.ingest import ingest_feed
 
     settings = load_settings(args.config)
     feeds = [f for f in settings.feeds if not args.feed or f.name in args.feed]
@@ -190,7 +190,7 @@ def _entity_aliases(config_dir: str, entity: str | None) -> tuple[str, ...]:
         return ()
     from pathlib import Path
 
-    from pipeline.entities.gazetteer import load_gazetteer
+    from pipeline.enrich.entities.gazetteer import load_gazetteer
 
     text = entity.strip()
     return tuple(m.entry.id for m in load_gazetteer(Path(config_dir) / "entities").find(text)
@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     kibana_import.add_argument("--entity-language", default="en",
                                help="language of the entity labels the panels show for entity ids (default en)")
     kibana.set_defaults(func=_cmd_kibana)
-    add_quality_commands(sub)  # quality, reprocess, profiles (pipeline.cli_quality)
+    add_quality_commands(sub)  # quality, reprocess, profiles (pipeline.profiles.cli)
     return parser
 
 

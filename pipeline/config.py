@@ -213,9 +213,9 @@ class ScheduleSettings:
     """When news_ingest runs. ``nightly``: every feed once per ``cron``. ``streaming``: the DAG runs
     on ``streaming_cron`` and polls only the feeds that are due; each feed's interval adapts to how
     often it changes, between ``min_interval_s`` and ``max_interval_s``, and never undercuts the
-    feed's ``<ttl>``, Cache-Control max-age or Retry-After (pipeline.pollschedule).
+    feed's ``<ttl>``, Cache-Control max-age or Retry-After (pipeline.feeds.schedule).
 
-    ``streaming_run_s`` > 0 (the streaming loop, pipeline.streamloop): instead of one pass per
+    ``streaming_run_s`` > 0 (the streaming loop, pipeline.run.streamloop): instead of one pass per
     ``streaming_cron`` run, a run starts every ``streaming_run_s`` and keeps polling the feeds as
     they fall due for ``streaming_run_s + streaming_overlap_s`` seconds, in ``streaming_tasks``
     long-running ingest tasks; the overlap covers the next run's start, so polling never pauses
@@ -278,14 +278,14 @@ class ScheduleSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     """How news_ingest spreads feeds over tasks: at most ``max_feed_groups`` mapped tasks, all
-    feeds of one host in the same group (pipeline.feedgroups), run in the Airflow pool ``pool``
+    feeds of one host in the same group (pipeline.feeds.groups), run in the Airflow pool ``pool``
     (None: Airflow's default_pool).
 
     ``lease_ttl_s``/``lease_renew_every_s``: one runner polls a feed at a time; its lease expires
-    this long after its last renewal, so a dead worker frees the feed (pipeline.feedlease).
+    this long after its last renewal, so a dead worker frees the feed (pipeline.feeds.lease).
     ``failed_page_backoff_s``: how long a page that failed permanently (404/410, not a page, not an
     article, blocked) is not fetched again, after its 1st, 2nd, ... failure in a row; the last
-    step repeats (pipeline.pagefailures)."""
+    step repeats (pipeline.run.pagefailures)."""
 
     max_feed_groups: int = 16
     pool: str | None = "news_fetch"
@@ -327,7 +327,7 @@ class ProfileSettings:
 
 @dataclass(frozen=True)
 class ArchiveSettings:
-    """Raw-page archive (pipeline.rawarchive): fetched pages as WARC records under ``url``, a local
+    """Raw-page archive (pipeline.run.rawarchive): fetched pages as WARC records under ``url``, a local
     folder or any fsspec URL (s3://bucket/prefix needs the matching fsspec backend installed)."""
 
     enabled: bool = False
@@ -337,7 +337,7 @@ class ArchiveSettings:
 
 @dataclass(frozen=True)
 class CanarySettings:
-    """Extraction-quality canaries (pipeline.canaries): an alert when a site's metric of one run
+    """Extraction-quality canaries (pipeline.profiles.canaries): an alert when a site's metric of one run
     leaves its recent history by more than the tolerances below."""
 
     enabled: bool = True

@@ -315,7 +315,7 @@ def _format_errors(errors: list[dict[str, Any]]) -> str:
 
 def entity_labels(config_dir: str | Path, lang: str) -> dict[str, str]:
     """id -> label in ``lang`` of every gazetteer record (packages and YAML) under ``config_dir``."""
-    from pipeline.entities.gazetteer import load_gazetteer
+    from pipeline.enrich.entities.gazetteer import load_gazetteer
 
     return {entry.id: entry.label(lang) for entry in load_gazetteer(config_dir).entries}
 

@@ -404,7 +404,7 @@ def articles_per_second(nlp: Language, n: int = 100) -> float:
     extractor's matrix backend (numpy's BLAS)."""
     from threadpoolctl import threadpool_limits
 
-    from pipeline.entities.models import DEFAULT_MATRIX_BACKEND, _use_backend
+    from pipeline.enrich.entities.models import DEFAULT_MATRIX_BACKEND, _use_backend
 
     _use_backend(nlp, DEFAULT_MATRIX_BACKEND)  # the matrix library the extractor runs NER with
     bodies = news_bodies()

@@ -9,8 +9,8 @@ import pytest
 from trafilatura.metadata import extract_author
 from trafilatura.xpaths import AUTHOR_XPATHS
 
-from pipeline import authorsearch
-from pipeline.extract import AUTHOR_NEEDLES, find_author, parse_page
+from pipeline.clean import authorsearch
+from pipeline.clean.extract import AUTHOR_NEEDLES, find_author, parse_page
 from pipeline.samplesite import load_articles
 from pipeline.samplesite.render import render_article
 from tests.conftest import ROOT

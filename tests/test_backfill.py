@@ -219,7 +219,7 @@ def test_archived_older_copy_does_not_overwrite_a_newer_version(es, es_url, alia
 def test_backfill_beside_the_nightly_feeds_adds_no_duplicates(es, es_url, alias, site, tmp_path) -> None:
     """The RSS feed indexes three articles of the first archive day; the backfill finds them
     indexed (same ids) and neither fetches nor duplicates them."""
-    from pipeline.ingest import ingest_feed
+    from pipeline.run.ingest import ingest_feed
 
     config_dir = backfill_config(tmp_path / "config", es_url=es_url, alias=alias, base_url=site.base_url,
                                  sources=[sitemap_source(site.base_url)])

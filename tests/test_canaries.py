@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.canaries import SiteRun, judge, quality_document
 from pipeline.cli import main as cli_main
 from pipeline.config import CanarySettings
 from pipeline.index.names import runlog_index
-from pipeline.ingest import ingest_feed
+from pipeline.profiles.canaries import SiteRun, judge, quality_document
+from pipeline.run.ingest import ingest_feed
 from pipeline.samplesite.learnsite import LearnSite
 from tests.learnsite_helpers import learn_feed, setup_config
 
@@ -42,7 +42,7 @@ def test_redesign_fires_the_canary_and_an_unchanged_site_raises_nothing(
             assert report.created == 8 and report.quality_alerts == 0, name
 
     changing.redesign = True
-    caplog.set_level(logging.WARNING, logger="pipeline.canaries")
+    caplog.set_level(logging.WARNING, logger="pipeline.profiles.canaries")
     steady_report = ingest_feed(by_name["steady-4"], settings, es=client, run_id="run-4")
     changing_report = ingest_feed(by_name["changing-4"], settings, es=client, run_id="run-4")
     assert steady_report.created == 8 and changing_report.created == 8  # still indexed, only worse

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import Cleaned, Removal, clean_article
-from pipeline.extract import ExtractionError, normalize_space
+from pipeline.clean.extract import ExtractionError, normalize_space
+from pipeline.clean.rules import Cleaned, Removal, clean_article
+from pipeline.clean.siterules import ConfigError, build_rulebook, load_rules
 from pipeline.samplesite import SampleSite, load_articles
-from pipeline.siterules import ConfigError, build_rulebook, load_rules
 
 UNSEEN = "https://www.unseen-news.example/politik/artikel-123.html"
 FILLER_DE = (

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import trafilatura
 
-from pipeline.clean import clean_article
-from pipeline.extract import _paragraphs
-from pipeline.siterules import class_parts, load_rules
+from pipeline.clean.extract import _paragraphs
+from pipeline.clean.rules import clean_article
+from pipeline.clean.siterules import class_parts, load_rules
 
 URL = "https://www.unseen-news.example/politik/artikel-123.html"
 PARAS = [
@@ -193,7 +193,7 @@ def test_the_description_alone_never_becomes_body_text() -> None:
 
 
 def test_the_recall_call_runs_only_when_the_fast_and_full_calls_find_a_slogan(monkeypatch) -> None:
-    from pipeline import extract
+    from pipeline.clean import extract
 
     article = _body() * 3
     html = f"<html><body><header><p>Dein Touchpoint zur Branche.</p></header><article>{article}</article></body></html>"

@@ -198,17 +198,17 @@ def test_ingest_stopped_by_elasticsearch_prints_the_feeds_that_finished(
     ingest raises the connection error the client raises then."""
     from elastic_transport import ConnectionError as TransportConnectionError
 
-    import pipeline.ingest
+    import pipeline.run.ingest
     from pipeline.cli import main
 
-    real = pipeline.ingest.ingest_feed
+    real = pipeline.run.ingest.ingest_feed
 
     def dies_on_second(feed, settings, **kwargs):
         if feed.name == "rss":
             raise TransportConnectionError("Connection error") from ConnectionRefusedError(111, "Connection refused")
         return real(feed, settings, **kwargs)
 
-    monkeypatch.setattr(pipeline.ingest, "ingest_feed", dies_on_second)
+    monkeypatch.setattr(pipeline.run.ingest, "ingest_feed", dies_on_second)
     config = write_config(tmp_path / "config", es_url=es_url, alias=alias,
                           feeds=sample_feeds(sample_site, "atom", "rss", "broken-links"))
     for var in [v for v in os.environ if v.startswith("NEWS_")]:

@@ -25,7 +25,7 @@ before = set(sys.modules)
 started = time.perf_counter()
 bag = DagBag(sys.argv[1])
 elapsed_ms = (time.perf_counter() - started) * 1000
-heavy = ("pipeline.ingest", "elasticsearch", "trafilatura", "spacy", "feedparser", "httpx")
+heavy = ("pipeline.run.ingest", "elasticsearch", "trafilatura", "spacy", "feedparser", "httpx")
 print(json.dumps({
     "ms": elapsed_ms,
     "files": {s.file: s.duration.total_seconds() * 1000 for s in bag.dagbag_stats},
@@ -71,8 +71,8 @@ def test_dag_files_import_without_errors_and_parse_fast(airflow_db, record_prope
 # what the tasks other than ingest_group import (dags/news_ingest.py): each runs in a fresh task
 # process, so an import of the ingestion stack there (spaCy alone is about a second) is paid per run
 _LIGHT_TASK_IMPORTS = (
-    "pipeline.airflow_settings", "pipeline.index.client", "pipeline.index.template", "pipeline.runplan",
-    "pipeline.index.runlog", "pipeline.runsummary",
+    "pipeline.airflow_settings", "pipeline.index.client", "pipeline.index.template", "pipeline.run.plan",
+    "pipeline.index.runlog", "pipeline.run.summary",
 )
 
 
@@ -81,7 +81,7 @@ def test_tasks_around_ingestion_do_not_import_the_ingestion_stack() -> None:
         "import importlib, json, sys\n"
         f"for name in {_LIGHT_TASK_IMPORTS!r}: importlib.import_module(name)\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('spacy', 'trafilatura', 'thinc')"
-        " or m in ('pipeline.ingest', 'pipeline.group', 'pipeline.enrich'))))"
+        " or m in ('pipeline.run.ingest', 'pipeline.run.group', 'pipeline.enrich'))))"
     )
     probe = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=ROOT)
     assert json.loads(probe.stdout) == []
@@ -202,7 +202,7 @@ def test_dag_run_indexes_samples_reports_bad_feeds_and_is_idempotent(
     second = _run(dag, monkeypatch, config_dir)
     assert es.count(index=alias)["count"] == 5
     # the same documents, the same failed feeds; nothing new. The 404 page is not tried again: it
-    # failed permanently, so it is remembered for a day (pipeline.pagefailures) and held back
+    # failed permanently, so it is remembered for a day (pipeline.run.pagefailures) and held back
     # while the feed's good entry is skipped as already indexed (issue 16.5)
     failed_before = {r["feed"]: r["failed"] for r in first["reports"]}
     assert {r["feed"]: r["failed"] for r in second["reports"]} == {**failed_before, "broken-links": 0}

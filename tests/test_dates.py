@@ -1,4 +1,4 @@
-"""Tests for pipeline.dates: the five real sample-site pages (served by the local HTTP server,
+"""Tests for pipeline.clean.dates: the five real sample-site pages (served by the local HTTP server,
 no mocks) and one unit test per known trap of date extraction on German news pages."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.dates import ArticleDates, DateValue, find_dates, parse_date_text, strip_label
+from pipeline.clean.dates import ArticleDates, DateValue, find_dates, parse_date_text, strip_label
 from pipeline.samplesite import SampleArticle, load_articles
 
 ARTICLES = load_articles()
@@ -444,7 +444,7 @@ def test_relative_date_resolves_against_the_fetch_time_not_the_wall_clock() -> N
 
 
 def test_relative_date_through_clean_and_date_uses_fetched_at() -> None:
-    from pipeline.pagestage import clean_and_date
+    from pipeline.clean.page import clean_and_date
 
     page = (
         "<html><head><title>Titel</title></head><body><article><h1>Ein langer Titel des Artikels</h1>"
@@ -478,7 +478,7 @@ def test_coarse_jsonld_year_never_beats_a_stated_day() -> None:
 
 
 def test_atom_entry_with_only_updated_does_not_outrank_the_page_dateline() -> None:
-    from pipeline.feeds import parse_feed
+    from pipeline.feeds.feeds import parse_feed
 
     atom = (
         b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
@@ -605,7 +605,7 @@ def test_visible_date_search_reads_only_the_window_around_the_headline() -> None
     (the full walk read every element's whole text only to drop the far ones by distance)."""
     import lxml.html
 
-    from pipeline.dates import _headline, _scope, _short_texts, _text_nodes
+    from pipeline.clean.dates import _headline, _scope, _short_texts, _text_nodes
 
     root = lxml.html.document_fromstring(_big_article_page())
     headline = _headline(root)
@@ -627,7 +627,7 @@ def test_headline_classed_like_chrome_is_found_again_after_chrome_removal() -> N
     a fresh look at the pruned page would."""
     import lxml.html
 
-    from pipeline.dates import _drop_boilerplate, _headline, _visible_dates
+    from pipeline.clean.dates import _drop_boilerplate, _headline, _visible_dates
 
     page = (
         "<html><body><h1 class='teaser-title'>Andere Meldung</h1><div><h1>Titel</h1>"

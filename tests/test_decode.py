@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from pipeline.decode import decode_document, decode_page
+from pipeline.fetch.decode import decode_document, decode_page
 
 TEXT = "Präsident Tokajew: „Größte Krise“ – Proteste in Almaty"
 

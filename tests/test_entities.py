@@ -19,17 +19,17 @@ import pytest
 from spacy.util import is_package as spacy_is_package
 
 from pipeline.config import ConfigError
-from pipeline.entities import EntityExtractor, GazetteerError, load_gazetteer
-from pipeline.entities import models as entity_models
-from pipeline.entities.extractor import DEFAULT_CONFIG_DIR
-from pipeline.entities.models import SHIPPED_MODELS, clear_cache, load_model, resolve_model
-from pipeline.entities.training import train_ner
+from pipeline.enrich.entities import EntityExtractor, GazetteerError, load_gazetteer
+from pipeline.enrich.entities import models as entity_models
+from pipeline.enrich.entities.extractor import DEFAULT_CONFIG_DIR
+from pipeline.enrich.entities.models import SHIPPED_MODELS, clear_cache, load_model, resolve_model
+from pipeline.enrich.entities.training import train_ner
 
 SEEDS = sorted((Path(__file__).parent / "data" / "ner" / "seeds").glob("*.txt"))
 
 OVKS = "Organisation des Vertrags über kollektive Sicherheit"
 # Entity ids (config/entities/gazetteer.yaml for people and organisations, the packages of
-# pipeline.entities.places for countries and regions).
+# pipeline.enrich.entities.places for countries and regions).
 PUTIN, TOKAYEV, BLINKEN = "Q7747", "news:kassym-jomart-tokayev", "news:antony-blinken"
 NAZARBAYEV, SHOIGU = "news:nursultan-nazarbayev", "news:sergei-shoigu"
 CSTO, KREMLIN, DPA = "news:collective-security-treaty-organization", "news:kremlin", "news:dpa"
@@ -242,7 +242,7 @@ def test_missing_model_warns_once_and_gazetteer_still_works(
 ) -> None:
     monkeypatch.setattr(entity_models, "SHIPPED_MODELS", {})  # a language the repository ships no model for
     clear_cache()
-    caplog.set_level(logging.WARNING, logger="pipeline.entities")
+    caplog.set_level(logging.WARNING, logger="pipeline.enrich.entities")
     ex = EntityExtractor(models={"de": "de_core_news_md"})
     for _ in range(20):
         ents = ex.extract("Tokajews Regierung bat Russland um Hilfe.", "de")
@@ -258,7 +258,7 @@ def test_missing_model_warns_once_and_gazetteer_still_works(
 
 
 def test_missing_model_directory_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="pipeline.entities")
+    caplog.set_level(logging.WARNING, logger="pipeline.enrich.entities")
     ex = EntityExtractor(models={"de": str(tmp_path / "nope")})
     for _ in range(3):
         assert ex.extract("Almaty", "de")[0]["name"] == "Almaty"
@@ -345,7 +345,7 @@ SHIPPED_HELD_OUT_FINDS = [
 @pytest.mark.skipif(de_core_installed, reason="de_core_news_md is installed: it wins over the shipped model")
 def test_shipped_model_is_the_default_for_de(caplog: pytest.LogCaptureFixture) -> None:
     clear_cache()
-    caplog.set_level(logging.WARNING, logger="pipeline.entities")
+    caplog.set_level(logging.WARNING, logger="pipeline.enrich.entities")
     ex = EntityExtractor()  # config/entities/models.yaml: de: de_core_news_md, not installed here
     assert ex.models["de"] == "de_core_news_md"
     assert resolve_model("de", "de_core_news_md") == str(SHIPPED_DE)
@@ -413,9 +413,9 @@ EVENT_IDS = {PUTIN, TOKAYEV, BLINKEN, NAZARBAYEV, CSTO, KREMLIN, KZ, RU, ALMATY,
 def _clean_body(html: str, url: str) -> str:
     """The text the pipeline reads entities from: the page cleaned, then title, lead and body."""
     from pipeline.article import Article
-    from pipeline.clean import clean_article
+    from pipeline.clean.rules import clean_article
+    from pipeline.clean.siterules import load_rules
     from pipeline.enrich import entity_text
-    from pipeline.siterules import load_rules
 
     page = clean_article(html, url, rules=load_rules())
     return entity_text(Article(url=url, canonical_url=url, feed="t", site="t", title=page.title,
@@ -423,7 +423,7 @@ def _clean_body(html: str, url: str) -> str:
 
 
 def _span(text: str, surface: str, label: str, nth: int = 0) -> Any:
-    from pipeline.entities.extractor import _Span
+    from pipeline.enrich.entities.extractor import _Span
 
     start = -1
     for _ in range(nth + 1):

@@ -1,4 +1,4 @@
-"""pipeline.fastlangdetect returns exactly what langdetect itself returns (same candidates, same
+"""pipeline.clean.fastlangdetect returns exactly what langdetect itself returns (same candidates, same
 probabilities to the last bit) for every hand-written sample of bench/data/language under several
 seeds, for full article bodies and for the texts that exercise langdetect's special paths (URLs and
 mail addresses, Vietnamese normalisation, all-caps words, Latin mixed into non-Latin text, CJK, no
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
-from pipeline.fastlangdetect import FastDetector, reference_probabilities
+from pipeline.clean.fastlangdetect import FastDetector, reference_probabilities
 from pipeline.samplesite import load_articles
 
 LANGUAGE_SAMPLES = Path(__file__).resolve().parent.parent / "bench" / "data" / "language"

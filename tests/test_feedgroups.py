@@ -7,7 +7,7 @@ import math
 import pytest
 
 from pipeline.config import ConfigError, FeedConfig, IngestSettings, ScheduleSettings, load_settings
-from pipeline.feedgroups import group_feeds, site_key
+from pipeline.feeds.groups import group_feeds, site_key
 
 
 def _feeds(per_site: dict[str, int]) -> list[FeedConfig]:

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from pipeline.config import FeedConfig
-from pipeline.feeds import UNSAFE_REASON, FeedError, parse_feed, poll_feed
+from pipeline.feeds.feeds import UNSAFE_REASON, FeedError, parse_feed, poll_feed
 from tests.test_fetch import LOCAL, base, client, server  # noqa: F401  (server is a fixture)
 
 UMLAUTS = "Müller über Straße, Äpfel & Öl"

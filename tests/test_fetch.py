@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pipeline.config import HttpSettings
-from pipeline.fetch import (
+from pipeline.fetch.client import (
     BlockedAddressError,
     ContentTypeError,
     FetchError,
@@ -29,7 +29,7 @@ from pipeline.fetch import (
     _GuardedBackend,
     _retry_after,
 )
-from pipeline.ratelimit import HostLimiter
+from pipeline.fetch.ratelimit import HostLimiter
 
 LOCAL = ("127.0.0.1/32",)
 BIG_BYTES = 50 * 1024 * 1024

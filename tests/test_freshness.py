@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from pipeline.article import doc_id_for
+from pipeline.fetch.urls import canonicalize
 from pipeline.samplesite.articles import load_articles
-from pipeline.urls import canonicalize
 from tests.conftest import write_config
 from tests.livefeed import LiveFeedServer
 from tests.test_airflow_ui import Standalone, running_standalone

@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from pipeline.config import load_settings
-from pipeline.group import ElasticsearchUnavailable, ingest_group
 from pipeline.index.template import ensure_index
+from pipeline.run.group import ElasticsearchUnavailable, ingest_group
 from tests.conftest import sample_feeds, write_config
 from tests.livefeed import LiveFeedServer
 

@@ -22,7 +22,7 @@ from pipeline.index.template import (
     template_body,
     template_name,
 )
-from pipeline.ingest import ingest_feed
+from pipeline.run.ingest import ingest_feed
 from pipeline.search import search_articles
 from tests.conftest import write_config
 from tests.learnsite_helpers import learn_feed

@@ -8,7 +8,7 @@ import re
 from pipeline.config import FeedConfig, load_settings
 from pipeline.index.client import es_client
 from pipeline.index.template import ensure_index
-from pipeline.ingest import ingest_feed
+from pipeline.run.ingest import ingest_feed
 from pipeline.search import format_hits, search_articles
 from tests.conftest import sample_feeds, write_config
 
@@ -30,7 +30,7 @@ def test_rss_and_atom_feeds_index_all_five_articles_once(es_url, sample_site, al
     assert sum(r.unchanged for r in reports) == sum(r.extracted for r in reports) - 5
     assert sum(r.updated for r in reports) == 0
     doc = es.search(index=alias, query={"match_all": {}}, size=1)["hits"]["hits"][0]["_source"]
-    # a sample body is long enough for py3langid to answer first (pipeline/language.py)
+    # a sample body is long enough for py3langid to answer first (pipeline/clean/language.py)
     assert doc["lang"] == "de" and doc["lang_source"] == "py3langid" and doc["lang_prob"] > 0.9
     assert "utm_" not in doc["canonical_url"]
 
@@ -81,8 +81,8 @@ def test_indexed_articles_match_the_sample_truth(es_url, sample_site, alias, tmp
     carries 2025 teaser dates, the news.de page only a feed date)."""
     from datetime import UTC, datetime
 
+    from pipeline.fetch.urls import canonicalize
     from pipeline.samplesite import load_articles
-    from pipeline.urls import canonicalize
 
     settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "rss", "atom"))
     for feed in settings.feeds:

@@ -113,7 +113,7 @@ def test_fields_referenced_cover_the_panels() -> None:
 def test_top_entities_counts_by_id_and_import_shows_the_labels() -> None:
     """Issue 18: the entity panel facets on ``entities.id`` (Kasachstan and Kazakhstan are one
     bar); the import gives the data view a lookup id -> label in the language asked for."""
-    from pipeline.entities.extractor import DEFAULT_CONFIG_DIR
+    from pipeline.enrich.entities.extractor import DEFAULT_CONFIG_DIR
     from pipeline.kibana import ARTICLES_DATA_VIEW, entity_labels, with_entity_labels
 
     objects = {o["id"]: o for o in parse_ndjson(_text())}

@@ -1,4 +1,4 @@
-"""pipeline.language: determinism (also under threads), the Kazakh path through py3langid, fallbacks
+"""pipeline.clean.language: determinism (also under threads), the Kazakh path through py3langid, fallbacks
 and code normalisation. Texts are from bench/data/language (hand-written news samples)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from langdetect import DetectorFactory
 
-from pipeline.language import (
+from pipeline.clean.language import (
     KAZAKH_LETTERS,
     PY3LANGID_FIRST_CHARS,
     PY3LANGID_FIRST_PROBABILITY,

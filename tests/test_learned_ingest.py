@@ -11,16 +11,16 @@ import httpx
 import pytest
 
 from pipeline.article import doc_id_for
-from pipeline.clean import clean_article
+from pipeline.clean.rules import clean_article
 from pipeline.cli import main as cli_main
+from pipeline.fetch.urls import canonicalize
 from pipeline.index.names import feedstate_index
-from pipeline.ingest import ingest_feed
 from pipeline.profiles import load_profile
 from pipeline.profiles.blocks import key_of, normalize_line
-from pipeline.rawarchive import archive_files, iter_pages
-from pipeline.reprocess import reprocess
+from pipeline.run.ingest import ingest_feed
+from pipeline.run.rawarchive import archive_files, iter_pages
+from pipeline.run.reprocess import reprocess
 from pipeline.samplesite.learnsite import PROMO_LINE, SECTION_PATH, TAG_PATH, LearnSite
-from pipeline.urls import canonicalize
 from tests.learnsite_helpers import body_lines, learn_feed, setup_config
 
 SITE = "kreisbote"
@@ -194,7 +194,7 @@ def test_developing_story_keeps_every_paragraph_and_reprocess_restores_cut_bodie
     paragraphs, a short quote and a sub-heading shared), ingested newest first: every article keeps
     all its paragraphs, the profile counts one story. Then the damage the old profile did (bodies
     cut, a profile that learned every recurring key) is repaired by reprocess from the archive."""
-    from pipeline.extract import parse_page
+    from pipeline.clean.extract import parse_page
     from pipeline.index.names import profiles_index
     from pipeline.profiles import HostProfile
     from pipeline.profiles.blocks import scan_page

@@ -1,4 +1,4 @@
-"""pipeline.pageparse: the same tree as trafilatura's load_html, with element objects made in C."""
+"""pipeline.clean.pageparse: the same tree as trafilatura's load_html, with element objects made in C."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 from trafilatura.utils import load_html
 
-from pipeline.pageparse import load_page
+from pipeline.clean.pageparse import load_page
 from pipeline.samplesite.articles import load_articles
 from pipeline.samplesite.render import render_article
 

@@ -1,4 +1,4 @@
-"""pipeline.pagestage: one parse for cleaning and dates gives exactly what cleaning and dating the
+"""pipeline.clean.page: one parse for cleaning and dates gives exactly what cleaning and dating the
 page separately give, on the rendered sample-site pages (their site rules, JSON-LD, visible dates,
 teaser lists with other dates), the hand-written fixtures of bench/data/extraction, and those same
 pages wrapped in the chrome of a full-size news page."""
@@ -11,13 +11,13 @@ import pytest
 from lxml import etree
 
 from bench.fullpages import inflate
-from pipeline.clean import ExtractionError, clean_article
-from pipeline.dates import find_dates
-from pipeline.extract import parse_page
-from pipeline.pagestage import clean_and_date
+from pipeline.clean.dates import find_dates
+from pipeline.clean.extract import parse_page
+from pipeline.clean.page import clean_and_date
+from pipeline.clean.rules import ExtractionError, clean_article
+from pipeline.clean.siterules import load_rules
 from pipeline.samplesite import load_articles
 from pipeline.samplesite.render import render_article
-from pipeline.siterules import load_rules
 
 FIXTURES = Path(__file__).resolve().parent.parent / "bench" / "data" / "extraction"
 BASE = "http://127.0.0.1:8765"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from pipeline.pollschedule import (
+from pipeline.feeds.schedule import (
     DUE_GRACE_S,
     MAX_HINT_S,
     PollHints,

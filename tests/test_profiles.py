@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clean import clean_article
+from pipeline.clean.rules import clean_article
+from pipeline.clean.siterules import ConfigError
 from pipeline.config import ProfileSettings
 from pipeline.index.names import profiles_index
 from pipeline.profiles import HostProfile, LearnedRules, ProfileStore, load_overrides, load_profile
 from pipeline.profiles.blocks import key_of, normalize_line, scan_page
 from pipeline.profiles.overrides import Overrides
 from pipeline.samplesite.learnsite import PROMO_LINE, learn_articles, render_article
-from pipeline.siterules import ConfigError
 from tests.learnsite_helpers import body_lines, setup_config
 
 BASE = "http://127.0.0.1:9"
@@ -143,7 +143,7 @@ def test_title_byline_and_main_text_are_never_removed() -> None:
     assert len(worst.body) >= 0.4 * len(cleaned.body)
     kept = body_lines(worst.body) & set(article.paragraphs)
     assert len(kept) >= len(article.paragraphs) // 2
-    from pipeline.extract import parse_page
+    from pipeline.clean.extract import parse_page
 
     tree = parse_page(html)
     page = scan_page(tree)
@@ -156,7 +156,7 @@ def test_keys_ignore_numbers_and_teaser_lists_are_keyed_by_structure() -> None:
     """Reading-time lines with different numbers are one line key; a teaser list outside the
     article text (snippets, not link-dense) gets the same block key on two pages whose teasers
     differ; the article paragraphs get no block key."""
-    from pipeline.extract import parse_page
+    from pipeline.clean.extract import parse_page
 
     def page(minutes: int, teasers: list[str]) -> str:
         text = "".join(f"<p>{'Ein langer Absatz über die Sitzung des Stadtrats. ' * 3}{i}</p>" for i in range(4))
@@ -187,8 +187,8 @@ def _story_pages(pages, *, promo: bool = True) -> list[tuple[str, str]]:
 
 def _observe_all(pages: list[tuple[str, str]], *, stories: bool = True) -> HostProfile:
     """Pages through the profile as a run does: cleaned with what is learned so far, then counted."""
+    from pipeline.enrich.stories import minhash
     from pipeline.profiles import learnable_keys
-    from pipeline.stories import minhash
 
     settings = ProfileSettings()
     profile = HostProfile("s")
@@ -230,7 +230,7 @@ def test_distinct_stories_of_a_site_stay_distinct() -> None:
 
 
 def test_article_paragraphs_are_not_chrome_like_the_promo_line_is() -> None:
-    from pipeline.extract import parse_page
+    from pipeline.clean.extract import parse_page
     from pipeline.samplesite.storysite import QUOTE, TOPIC_BACKGROUND, developing_story, topic_feed
 
     topic = topic_feed(12)
@@ -296,7 +296,7 @@ def test_article_split_around_an_ad_keeps_its_second_part() -> None:
     not chrome-like, and after a whole topic feed every article still has all of its text."""
     from html import escape
 
-    from pipeline.extract import parse_page
+    from pipeline.clean.extract import parse_page
     from pipeline.samplesite.storysite import TOPIC_BACKGROUND, topic_feed
 
     stories = topic_feed(24)

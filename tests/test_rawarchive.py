@@ -10,9 +10,9 @@ from pathlib import Path
 import fsspec
 
 from pipeline.config import ArchiveSettings
-from pipeline.ingest import ingest_feed
-from pipeline.rawarchive import RawArchive, archive_files, archive_root, iter_pages
-from pipeline.reprocess import reprocess
+from pipeline.run.ingest import ingest_feed
+from pipeline.run.rawarchive import RawArchive, archive_files, archive_root, iter_pages
+from pipeline.run.reprocess import reprocess
 from pipeline.samplesite.learnsite import LearnSite
 from tests.learnsite_helpers import learn_feed, setup_config
 

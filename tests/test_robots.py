@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from pipeline.fetch import (
+from pipeline.fetch.client import (
     FetchError,
     HostUnreachableError,
     HttpClient,
     HttpStatusError,
     RobotsDisallowedError,
 )
-from pipeline.robots import MAX_CRAWL_DELAY_S
+from pipeline.fetch.robots import MAX_CRAWL_DELAY_S
 from tests.test_fetch import _Server, base, client, server  # noqa: F401  (server is a fixture)
 
 

@@ -41,7 +41,7 @@ from tests.test_scaleout import CLUSTER_HTTP_PORT, cluster, cluster_es  # noqa: 
 
 PAGES = 32
 # per_host_min_interval_s, and how much closer than that two requests to one host may reach the
-# site. The limiter spaces the reserved starts (pipeline/sharedlimit.py); a request is sent after
+# site. The limiter spaces the reserved starts (pipeline/fetch/sharedlimit.py); a request is sent after
 # its reserved start, late by what the process does in between: a few ms, but up to 0.24 s for the
 # first request of task processes that start together on 2 cores (cold client, imports; measured
 # robots.txt requests 0.262 s apart with a 0.5 s interval, none later in the run). Two workers that

@@ -17,7 +17,7 @@ from pipeline.config import load_settings
 from pipeline.index.client import es_client
 from pipeline.index.names import article_index
 from pipeline.index.template import TEMPLATE_VERSION, ensure_index, template_body, template_name
-from pipeline.ingest import ingest_feed
+from pipeline.run.ingest import ingest_feed
 from pipeline.search import SearchError, SearchFilters, parse_day, search_articles, summary
 from tests.conftest import sample_feeds, write_config
 

@@ -12,10 +12,10 @@ import time
 from elasticsearch import Elasticsearch
 
 from pipeline.config import ElasticsearchSettings
+from pipeline.fetch.ratelimit import HostLimiter
+from pipeline.fetch.sharedlimit import SharedHostLimiter
 from pipeline.index.names import hostslots_index
 from pipeline.index.template import ensure_index
-from pipeline.ratelimit import HostLimiter
-from pipeline.sharedlimit import SharedHostLimiter
 
 INTERVAL = 0.25
 
@@ -108,7 +108,7 @@ def test_a_write_answered_after_its_reserved_start_reserves_again(es, es_url, al
 def test_unreachable_elasticsearch_falls_back_to_the_local_limiter(caplog) -> None:
     dead = Elasticsearch("http://127.0.0.1:9", request_timeout=2, max_retries=0)
     limiter = SharedHostLimiter(dead, "nowhere", INTERVAL, 2)
-    caplog.set_level(logging.WARNING, logger="pipeline.sharedlimit")
+    caplog.set_level(logging.WARNING, logger="pipeline.fetch.sharedlimit")
     started = time.monotonic()
     starts = _starts([limiter], "news.example", per_worker=3)
     elapsed = time.monotonic() - started

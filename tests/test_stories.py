@@ -18,14 +18,10 @@ import pytest
 
 from bench.stories_lookup import SEEDS, seed_body
 from bench.synthetic import make_article
-from pipeline import stories
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
-from pipeline.enrich import add_stories
-from pipeline.index.bulk import index_articles
-from pipeline.index.names import article_index, article_pattern
-from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
-from pipeline.stories import (
+from pipeline.enrich import add_stories, stories
+from pipeline.enrich.stories import (
     BANDS,
     DEFAULT_THRESHOLD,
     MAX_CANDIDATES,
@@ -48,6 +44,9 @@ from pipeline.stories import (
     normalise,
     shingles,
 )
+from pipeline.index.bulk import index_articles
+from pipeline.index.names import article_index, article_pattern
+from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +125,7 @@ def test_signature_values_are_stable_across_versions() -> None:
 
 def test_signature_is_the_same_in_another_process() -> None:
     text = seed_body(sorted(SEEDS.glob("*.txt"))[1])
-    code = "import json,sys; from pipeline.stories import minhash, band_keys; s=minhash(sys.stdin.read()); " \
+    code = "import json,sys; from pipeline.enrich.stories import minhash, band_keys; s=minhash(sys.stdin.read()); " \
            "print(json.dumps([s, band_keys(s)]))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True,

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from pipeline.config import Settings, load_settings
-from pipeline.group import ingest_group
 from pipeline.index.client import es_client
 from pipeline.index.template import ensure_index
-from pipeline.runplan import plan_run
+from pipeline.run.group import ingest_group
+from pipeline.run.plan import plan_run
 from pipeline.samplesite.articles import load_articles
 from tests.conftest import write_config
 from tests.livefeed import LiveFeedServer
@@ -142,10 +142,10 @@ def test_ttl_max_age_and_retry_after_are_never_undercut(es, es_url, sample_site,
 def test_streaming_loop_polls_each_feed_when_due_never_below_its_floor(
     es, es_url, sample_site, alias, live_feed, tmp_path
 ) -> None:
-    """pipeline.streamloop with the real clock: one task polls its feeds as they fall due, for a
+    """pipeline.run.streamloop with the real clock: one task polls its feeds as they fall due, for a
     bounded time; a new entry is indexed at the next poll, no feed is polled more often than its
     floor (the feed's min_interval_s), robots.txt is read once per loop, not once per poll."""
-    from pipeline.streamloop import stream_group
+    from pipeline.run.streamloop import stream_group
 
     pages = [sample_site + a.path for a in load_articles()]
     live_feed.update(links=pages[:1])
@@ -180,7 +180,7 @@ def test_a_loop_that_planned_a_feed_skips_it_when_another_runner_polled_it_meanw
 ) -> None:
     """Two loops (two overlapping runs) may both plan a due feed: the due check under the lease
     lets only the first poll it; the floor holds across runners."""
-    from pipeline.ingest import ingest_feed
+    from pipeline.run.ingest import ingest_feed
 
     pages = [sample_site + a.path for a in load_articles()]
     live_feed.update(links=pages[:1])

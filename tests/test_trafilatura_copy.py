@@ -1,4 +1,4 @@
-"""pipeline.extract.main_text passes the parsed tree itself to each of its trafilatura calls: it
+"""pipeline.clean.extract.main_text passes the parsed tree itself to each of its trafilatura calls: it
 relies on ``trafilatura.bare_extraction`` working on a copy of a tree it is given (trafilatura
 2.3.1 does). Should a trafilatura upgrade prune the caller's tree instead, the fallback calls
 would read a pruned page; this test says so first."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import trafilatura
 from lxml import etree
 
-from pipeline.extract import EXTRACT_OPTIONS, FALLBACK_OPTIONS, parse_page
+from pipeline.clean.extract import EXTRACT_OPTIONS, FALLBACK_OPTIONS, parse_page
 
 PAGE = """<html><head><title>T</title></head><body>
 <nav><a href="/">Home</a> <a href="/a">A section</a></nav>

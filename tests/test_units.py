@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.article import doc_id_for
+from pipeline.clean.language import detect_language
 from pipeline.config import ConfigError, load_settings
-from pipeline.language import detect_language
-from pipeline.urls import canonicalize
+from pipeline.fetch.urls import canonicalize
 from tests.conftest import ROOT
 
 GERMAN = (

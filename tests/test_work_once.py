@@ -1,8 +1,8 @@
 """Work done once (issue 16.5), against the real local node and a real local news site that counts
 every request: two concurrent ingests of the same feeds fetch each page once and their run logs add
-up to the documents indexed (per-feed leases, pipeline.feedlease); an expired lease is taken over;
+up to the documents indexed (per-feed leases, pipeline.feeds.lease); an expired lease is taken over;
 a page that failed permanently is not fetched again before its backoff, is after it, and does not
-cost its feed the validators (pipeline.pagefailures); a transient failure is retried as before."""
+cost its feed the validators (pipeline.run.pagefailures); a transient failure is retried as before."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from pathlib import Path
 
 from bench.e2e_site import SiteLayout, make_article, render_page
 from pipeline.config import load_settings
-from pipeline.feedlease import FeedLease
-from pipeline.feedstate import state_id
+from pipeline.feeds.lease import FeedLease
+from pipeline.feeds.state import state_id
 from pipeline.index.client import es_client
 from pipeline.index.names import feedstate_index, leases_index, pagefailures_index, runlog_index
 from pipeline.index.template import ensure_index
-from pipeline.ingest import ingest_feed
+from pipeline.run.ingest import ingest_feed
 from pipeline.samplesite.feeds import entry_for
 from pipeline.samplesite.render import render_rss
 from tests.conftest import ROOT, write_config

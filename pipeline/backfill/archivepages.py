@@ -18,9 +18,9 @@ from lxml import etree, html
 
 from pipeline.backfill.discovery import Candidate, DiscoveryError, Fetcher, PartitionLog, is_retryable
 from pipeline.backfill.sources import ArchiveSource
-from pipeline.decode import decode_page
-from pipeline.fetch import FetchError, HttpStatusError
-from pipeline.urls import canonicalize, host_of
+from pipeline.fetch.client import FetchError, HttpStatusError
+from pipeline.fetch.decode import decode_page
+from pipeline.fetch.urls import canonicalize, host_of
 
 _OUTSIDE_CHROME = "not(ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside)"
 _DEFAULT_LINKS = f"//main//a[@href][{_OUTSIDE_CHROME}]"

@@ -2,7 +2,7 @@
 
 Sitemaps and archive pages yield :class:`Candidate` URLs (fetched later, like feed entries); WARC
 files yield :class:`ArchivedPage` records that already hold the page. All HTTP goes through
-:class:`pipeline.fetch.HttpClient` (SSRF guard, caps, retries, robots.txt, politeness), with one
+:class:`pipeline.fetch.client.HttpClient` (SSRF guard, caps, retries, robots.txt, politeness), with one
 per-host limiter shared by every client of a run.
 """
 
@@ -15,7 +15,7 @@ from typing import Protocol, Self
 
 from pipeline.backfill.sources import ArchiveSource
 from pipeline.config import HttpSettings
-from pipeline.fetch import (
+from pipeline.fetch.client import (
     BlockedAddressError,
     ContentTypeError,
     FetchError,
@@ -26,7 +26,7 @@ from pipeline.fetch import (
     RobotsDisallowedError,
     TooLargeError,
 )
-from pipeline.ratelimit import HostLimiter
+from pipeline.fetch.ratelimit import HostLimiter
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Backfill runs: partitions (source, day) planned, claimed, ingested and recorded.
 
-One partition goes through the same per-page path as a feed (``pipeline.ingest.article_from_page``:
+One partition goes through the same per-page path as a feed (``pipeline.run.ingest.article_from_page``:
 clean, dates, language; then entities, stories, the idempotent bulk indexer), after discovery
 (sitemap, archive page, WARC) and the version checks of :mod:`pipeline.backfill.versions`.
 
@@ -35,13 +35,13 @@ from pipeline.backfill.sources import ArchiveSource, BackfillSettings
 from pipeline.backfill.versions import drop_older_copies, unseen_candidates
 from pipeline.config import ConfigError, Settings
 from pipeline.enrich import add_entities, add_stories, extractor_for
-from pipeline.feeds import FeedEntry
-from pipeline.fetch import FetchError
+from pipeline.feeds.feeds import FeedEntry
+from pipeline.fetch.client import FetchError
+from pipeline.fetch.sharedlimit import SharedHostLimiter
 from pipeline.index.bulk import index_articles
 from pipeline.index.names import runlog_index
-from pipeline.ingest import PAGE_CONTENT_TYPES, article_from_page
-from pipeline.ingest_extras import RunExtras
-from pipeline.sharedlimit import SharedHostLimiter
+from pipeline.run.extras import RunExtras
+from pipeline.run.ingest import PAGE_CONTENT_TYPES, article_from_page
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from defusedxml.ElementTree import iterparse
 
 from pipeline.backfill.discovery import Candidate, DiscoveryError, Fetcher, PartitionLog, is_retryable
 from pipeline.backfill.sources import ArchiveSource
-from pipeline.fetch import FetchError
-from pipeline.urls import canonicalize, host_of
+from pipeline.fetch.client import FetchError
+from pipeline.fetch.urls import canonicalize, host_of
 
 MAX_SITEMAP_BYTES = 50_000_000  # the sitemaps protocol's limit for one (uncompressed) file
 MAX_INDEX_DEPTH = 3  # an index of indexes of sitemaps at most

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from pipeline.clean.siterules import css_to_xpath
 from pipeline.config import ConfigError, FeedConfig, Settings, expand_env
-from pipeline.siterules import css_to_xpath
 
 SOURCE_TYPES = ("sitemap", "archive_pages", "warc")
 _COMMON_KEYS = {"name", "type", "site", "lang", "timezone", "allow_networks", "respect_robots"}
@@ -78,7 +78,7 @@ class ArchiveSource:
         return self.location.format(date=day) if self.templated else self.location
 
     def as_feed(self) -> FeedConfig:
-        """The feed-shaped view the per-page path (pipeline.ingest) works with."""
+        """The feed-shaped view the per-page path (pipeline.run.ingest) works with."""
         return FeedConfig(
             name=self.name, url=self.location, site=self.site, lang=self.lang,
             allow_networks=self.allow_networks, timezone=self.timezone, respect_robots=self.respect_robots,

@@ -25,10 +25,10 @@ from elasticsearch import Elasticsearch
 
 from pipeline.article import Article, doc_id_for
 from pipeline.backfill.discovery import Candidate
+from pipeline.fetch.urls import canonicalize
 from pipeline.index.names import article_index, article_pattern
 from pipeline.index.template import TEMPLATE_VERSION
 from pipeline.iterutils import chunked
-from pipeline.urls import canonicalize
 
 
 class VersionLog(Protocol):

@@ -23,7 +23,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from pipeline.backfill.discovery import ArchivedPage, DiscoveryError, Fetcher, PartitionLog, is_retryable
 from pipeline.backfill.sources import ArchiveSource
-from pipeline.fetch import PAGE_TYPES, FetchError
+from pipeline.fetch.client import PAGE_TYPES, FetchError
 
 MAX_WARC_DOWNLOAD_BYTES = 200_000_000
 _GLOB = set("*?[")

@@ -144,8 +144,8 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "unchanged": _COUNT,
         "failed": _COUNT,
         "not_modified": {"type": "boolean"},
-        # issue 16.5: a feed another runner held (pipeline.feedlease), entries held back because
-        # their page failed permanently before (pipeline.pagefailures)
+        # issue 16.5: a feed another runner held (pipeline.feeds.lease), entries held back because
+        # their page failed permanently before (pipeline.run.pagefailures)
         "skipped": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
         "leased_by": KEYWORD,
         "leased_until": DATE,
@@ -155,7 +155,7 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         # reason.keyword: Kibana's "failures by feed and reason" panel aggregates on it
         "failures": {"properties": {"stage": KEYWORD, "url": KEYWORD, "permanent": {"type": "boolean"}, "reason": {
             "type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}}},
-        # kind "run-summary": one document per DAG run (pipeline.runsummary); counts under totals
+        # kind "run-summary": one document per DAG run (pipeline.run.summary); counts under totals
         "mode": KEYWORD,
         "feeds_configured": _COUNT,
         "feeds_polled": _COUNT,
@@ -169,7 +169,7 @@ RUNLOG_MAPPINGS: dict[str, Any] = {
         "failures_by_stage": {"properties": {k: _COUNT for k in ("feed", "fetch", "extract", "index", "internal")}},
         "skipped_not_article": _COUNT,
         "skips": {"properties": {"url": KEYWORD, "reason": {"type": "text"}}},
-        # kind "quality": one document per site, feed and run (pipeline.canaries)
+        # kind "quality": one document per site, feed and run (pipeline.profiles.canaries)
         "site": KEYWORD,
         "articles": _COUNT,
         "median_body_chars": {"type": "float"},
@@ -216,7 +216,7 @@ FEEDSTATE_MAPPINGS: dict[str, Any] = {
         "last_modified": KEYWORD,
         "polled_at": DATE,
         "status": {"type": "integer"},
-        # streaming mode's poll schedule (pipeline.pollschedule)
+        # streaming mode's poll schedule (pipeline.feeds.schedule)
         "interval_s": {"type": "float"},
         "next_due_at": DATE,
         "last_polled_at": DATE,
@@ -226,13 +226,13 @@ FEEDSTATE_MAPPINGS: dict[str, Any] = {
     },
 }
 
-# <alias>-hostslots: one document per host, the next allowed request start (pipeline.sharedlimit)
+# <alias>-hostslots: one document per host, the next allowed request start (pipeline.fetch.sharedlimit)
 HOSTSLOTS_MAPPINGS: dict[str, Any] = {
     "dynamic": False,
     "properties": {"host": KEYWORD, "next_start": {"type": "double"}},
 }
 
-# <alias>-leases: one document per feed, the runner that polls it now and until when (pipeline.feedlease)
+# <alias>-leases: one document per feed, the runner that polls it now and until when (pipeline.feeds.lease)
 LEASE_MAPPINGS: dict[str, Any] = {
     "dynamic": False,
     "properties": {
@@ -248,7 +248,7 @@ LEASE_MAPPINGS: dict[str, Any] = {
     },
 }
 
-# <alias>-pagefailures: one document per page URL that failed permanently (pipeline.pagefailures)
+# <alias>-pagefailures: one document per page URL that failed permanently (pipeline.run.pagefailures)
 PAGEFAILURE_MAPPINGS: dict[str, Any] = {
     "dynamic": False,
     "properties": {

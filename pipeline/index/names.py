@@ -45,16 +45,16 @@ def backfill_index(alias: str) -> str:
 
 
 def hostslots_index(alias: str) -> str:
-    """Next allowed request start per host, shared by every worker (pipeline.sharedlimit)."""
+    """Next allowed request start per host, shared by every worker (pipeline.fetch.sharedlimit)."""
     return f"{alias}-hostslots"
 
 
 def leases_index(alias: str) -> str:
-    """Per-feed leases: which runner polls a feed now, until when (pipeline.feedlease)."""
+    """Per-feed leases: which runner polls a feed now, until when (pipeline.feeds.lease)."""
     return f"{alias}-leases"
 
 
 def pagefailures_index(alias: str) -> str:
     """Pages that failed permanently, one document per URL, with the time of the next try
-    (pipeline.pagefailures)."""
+    (pipeline.run.pagefailures)."""
     return f"{alias}-pagefailures"

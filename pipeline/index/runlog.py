@@ -1,5 +1,5 @@
 """The run-log index: one document per feed and run with its counts and failures, for Kibana
-charts, and one ``run-summary`` document per DAG run (pipeline.runsummary). Ids are
+charts, and one ``run-summary`` document per DAG run (pipeline.run.summary). Ids are
 ``<run_id>:<feed>`` and ``summary:<run_id>``, so a retried task overwrites its own entry instead of
 adding a second one. The summary keeps its counts under ``totals``, so charts that add up the
 per-feed documents do not count a run twice."""

@@ -1,6 +1,6 @@
 """Learned rules applied to a page, and whether the page is an article at all.
 
-``apply_learned`` runs in :func:`pipeline.clean.clean_article` after the site rules' selectors and
+``apply_learned`` runs in :func:`pipeline.clean.rules.clean_article` after the site rules' selectors and
 before trafilatura: it scans the page once (:func:`pipeline.profiles.blocks.scan_page`), removes
 the blocks that learned rules match (a block key: the whole container; a line key: the leaf
 block), and returns what it removed (``learned:line:<key>`` / ``learned:block:<key>`` with the
@@ -16,7 +16,7 @@ The guard (issue 21): when the matched blocks would take more than ``MAX_ARTICLE
 of the article's text (the non-link text of the main container's leaves; link-dense blocks do not
 count, they are chrome by nature) none of the rules that take article text is applied to the page
 (``PageScan.held``): the article keeps its text, gets the flag ``learned-held``, and the run writes
-a quality alert naming the site and the rules (pipeline.ingest_extras).
+a quality alert naming the site and the rules (pipeline.run.extras).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Counted over stories, not articles (issue 21): the versions of one developing story (updates,
 follow-ups, agency copies repeating the same background paragraphs) share most of their text, and
 counted per article that text looked like the host's boilerplate. An article whose body is a near
-copy of a recent story's (MinHash of the body, :mod:`pipeline.stories`' functions, estimated
+copy of a recent story's (MinHash of the body, :mod:`pipeline.enrich.stories`' functions, estimated
 Jaccard >= ``SAME_STORY``) is a version of that story: it is remembered (``articles``, ``recent``)
 but its keys are not counted again, so a story adds one to a key's count however many versions
 it has. ``SAME_STORY`` is stricter than the story assignment's 0.1 on purpose (measured in

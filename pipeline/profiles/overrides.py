@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.siterules import DEFAULT_RULES_DIR, GENERIC_FILE, ConfigError, best_site, norm_host
+from pipeline.clean.siterules import DEFAULT_RULES_DIR, GENERIC_FILE, ConfigError, best_site, norm_host
 
 _RULE = re.compile(r"^learned:(line|block):[0-9a-f]{16}$")
 

@@ -1,0 +1,1 @@
+"""The clean stage: one parse of the page, extraction, site and generic rules, dates and language."""

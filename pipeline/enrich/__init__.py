@@ -1,0 +1,69 @@
+"""Enrichment stage: named entities and stories for batches of articles (spaCy and the story
+lookup both run best on batches), as a stream: articles go in one by one and come out in the same
+order, a batch at a time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+
+from pipeline.article import Article
+from pipeline.config import ConfigError
+from pipeline.enrich.entities import EntityExtractor
+from pipeline.enrich.stories import StoryStream, assign_stories
+from pipeline.iterutils import chunked
+
+_extractors: dict[Path, EntityExtractor] = {}
+
+
+def models_from_env(value: str | None) -> dict[str, str] | None:
+    """``NEWS_SPACY_MODELS="de=de_core_news_md,en=en_core_web_sm"`` overrides models.yaml."""
+    if not value or not value.strip():
+        return None
+    pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise ConfigError(f"NEWS_SPACY_MODELS must look like 'de=de_core_news_md,en=en_core_web_sm', got {value!r}")
+    return {lang.strip(): model.strip() for lang, model in pairs}
+
+
+def extractor_for(config_dir: Path) -> EntityExtractor:
+    """One extractor (and so one loaded spaCy pipeline per language) per worker process."""
+    key = config_dir.resolve()
+    if key not in _extractors:
+        _extractors[key] = EntityExtractor(key, models_from_env(os.environ.get("NEWS_SPACY_MODELS")))
+    return _extractors[key]
+
+
+def entity_text(article: Article) -> str:
+    """What entities are read from: the title, the lead (when the body does not start with it) and
+    the body, blank-line separated; ``entities.first_offset`` counts in this text. A reader marks
+    the names of the headline and the lead too, and some outlets name the place only there."""
+    body = article.body or ""
+    parts = [article.title or ""]
+    lead = (article.description or "").strip()
+    if lead and lead[:200] not in body:
+        parts.append(lead)
+    parts.append(body)
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+def add_entities(articles: Iterable[Article], extractor: EntityExtractor, *, batch_size: int = 32) -> Iterator[Article]:
+    for batch in chunked(articles, batch_size):
+        found = extractor.extract_batch([(entity_text(a) if a.body and a.body.strip() else "", a.lang) for a in batch])
+        for article, entities in zip(batch, found, strict=True):
+            article.entities = entities
+        yield from batch
+
+
+def add_stories(
+    articles: Iterable[Article], es: Elasticsearch, alias: str, *, threshold: float, batch_size: int = 32
+) -> Iterator[Article]:
+    """Story ids from MinHash/LSH candidates in the index and earlier in the stream (written in
+    bulk chunks, these are not searchable before the next refresh)."""
+    stream = StoryStream()
+    for batch in chunked(articles, batch_size):
+        assign_stories(es, alias, batch, threshold=threshold, stream=stream)
+        yield from batch

@@ -1,0 +1,1 @@
+"""RSS/Atom feeds: polling, feed state, poll schedules, feed groups and leases."""
