@@ -9,6 +9,7 @@ label in the text's language.
 from __future__ import annotations
 
 from pipeline.enrich.entities.extractor import EntityExtractor
-from pipeline.enrich.entities.gazetteer import Entry, Gazetteer, GazetteerError, load_gazetteer
+from pipeline.enrich.entities.gazetteer import Gazetteer, load_gazetteer
+from pipeline.enrich.entities.records import Entry, GazetteerError
 
 __all__ = ["EntityExtractor", "Entry", "Gazetteer", "GazetteerError", "load_gazetteer"]

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from pipeline.config import REPO_CONFIG_DIR, ConfigError
-from pipeline.enrich.entities.gazetteer import Gazetteer, Match, fold, load_gazetteer, project_id, tokenize
+from pipeline.enrich.entities.gazetteer import Gazetteer, Match, load_gazetteer
 from pipeline.enrich.entities.models import (
     DEFAULT_MATRIX_BACKEND,
     MATRIX_BACKENDS,
@@ -32,6 +32,7 @@ from pipeline.enrich.entities.models import (
     load_model,
     resolve_model,
 )
+from pipeline.enrich.entities.records import fold, project_id, tokenize
 
 log = logging.getLogger(__name__)
 

@@ -22,67 +22,30 @@ that language, and an alias word written with a capital must start with one in t
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pipeline.enrich.entities.places import place_entries
+from pipeline.enrich.entities.records import (
+    LABEL_LANGUAGES,
+    Entry,
+    GazetteerError,
+    fold,
+    project_id,
+    tokenize,
+)
+
 log = logging.getLogger(__name__)
 
 ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
-# Languages every record should have a label in (the index stores the label of the article's language).
-LABEL_LANGUAGES = ("de", "en", "fr", "ru")
 # Files in the config directory that are not gazetteers.
 NON_GAZETTEER_FILES = {"models.yaml", "places.yaml"}
 # German genitive / weak-noun endings tried, longest first, when a token is not itself an alias word.
 INFLECTION_SUFFIXES = ("es", "en", "s", "n")
-# Prefix of project ids (entities without a Wikidata id): ``news:<slug>``.
-PROJECT_ID_PREFIX = "news:"
-# Words: letters and digits; hyphens, apostrophes and dots separate words, so "Kassym-Schomart" and
-# "Kassym Schomart" give the same tokens and "OVKS-Einsatz" contains the alias "OVKS".
-_WORD = re.compile(r"\w+", re.UNICODE)
-_QID = re.compile(r"^Q[1-9][0-9]*$")
-
-
-class GazetteerError(ValueError):
-    """A gazetteer file is malformed; the message names the file and the entry."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One entity record.
-
-    ``labels`` maps a language to the entity's name in it; ``aliases`` are matched in texts of any
-    language, ``lang_aliases`` (``(lang, alias)`` pairs) only in texts of their language.
-    ``source`` says where the record comes from ("config" or a package name).
-    """
-
-    id: str
-    type: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    aliases: tuple[str, ...] = ()
-    lang_aliases: tuple[tuple[str, str], ...] = ()
-    source: str = "config"
-
-    def label(self, lang: str | None) -> str:
-        """The name in ``lang``; else English, German, or any label there is."""
-        for key in (lang, "en", "de"):
-            if key and self.labels.get(key):
-                return self.labels[key]
-        return next(iter(self.labels.values()), self.id)
-
-    @property
-    def name(self) -> str:
-        """The English (else German) label: for logs and messages, not for the index."""
-        return self.label("en")
-
-    @property
-    def wikidata(self) -> bool:
-        return bool(_QID.match(self.id))
 
 
 @dataclass(frozen=True)
@@ -114,27 +77,6 @@ class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
     # language (None: any) -> (entry id, shape of the alias words)
     terminal: dict[str | None, tuple[str, _Shape]] = field(default_factory=dict)
-
-
-def fold(word: str) -> str:
-    """Case- and accent-insensitive form of one word ("Tokaïev" -> "tokaiev", "Außen" -> "aussen")."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def tokenize(text: str) -> list[tuple[str, int, int]]:
-    """Words of ``text`` with their character offsets."""
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
-
-
-def slug(name: str) -> str:
-    """``news:<slug>`` material: folded words joined by hyphens ("Rasmus Nilsson" -> "rasmus-nilsson")."""
-    return "-".join(fold(w) for w, _s, _e in tokenize(name))
-
-
-def project_id(name: str) -> str:
-    """The id of an entity without a Wikidata id, from its name: ``news:rasmus-nilsson``."""
-    return PROJECT_ID_PREFIX + slug(name)
 
 
 def _shape(word: str) -> str:
@@ -341,8 +283,6 @@ def load_gazetteer(config_dir: str | Path, *, places: bool = True) -> Gazetteer:
     base = Path(config_dir)
     gazetteer = Gazetteer(())
     if places:
-        from pipeline.enrich.entities.places import place_entries
-
         for entry in place_entries(base / "places.yaml"):
             gazetteer.add(entry)
     if not base.is_dir():

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.enrich.entities.gazetteer import LABEL_LANGUAGES, Entry, GazetteerError, fold, project_id
+from pipeline.enrich.entities.records import LABEL_LANGUAGES, Entry, GazetteerError, fold, project_id
 
 log = logging.getLogger(__name__)
 
