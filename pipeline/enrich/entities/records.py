@@ -16,7 +16,7 @@ LABEL_LANGUAGES = ("de", "en", "fr", "ru")
 PROJECT_ID_PREFIX = "news:"
 # Words: letters and digits; hyphens, apostrophes and dots separate words, so "Kassym-Schomart" and
 # "Kassym Schomart" give the same tokens and "OVKS-Einsatz" contains the alias "OVKS".
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"\w+", re.UNICODE)
 _QID = re.compile(r"^Q[1-9][0-9]*$")
 
 
@@ -65,7 +65,7 @@ def fold(word: str) -> str:
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Words of ``text`` with their character offsets."""
-    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
 
 
 def slug(name: str) -> str:
