@@ -94,6 +94,7 @@ def _tree(rev: str | None, into: Path) -> Path:
     """This checkout, or revision ``rev`` of it extracted with git archive."""
     if rev is None:
         return ROOT
+    into.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], stdout=subprocess.PIPE, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
