@@ -17,18 +17,29 @@ HEADER = (
 )
 
 
-def machine_line(es_version: str | None = None) -> str:
-    cpu = "unknown CPU"
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo with its family/model/stepping numbers, which still
+    identify the part when a hypervisor shortens the name (e.g. "AMD EPYC (family 25, model 1,
+    stepping 1)"); "unknown CPU" when there is no model name."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if not key and fields:
+                break  # end of the first processor's block
+            fields.setdefault(key, value.strip())
     except OSError:
         pass
+    name = fields.get("model name", "unknown CPU")
+    numbers = [f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping") if fields.get(k)]
+    return f"{name} ({', '.join(numbers).replace('cpu family', 'family')})" if numbers else name
+
+
+def machine_line(es_version: str | None = None) -> str:
     parts = [
         f"nproc {os.cpu_count()}",
-        cpu,
+        cpu_model(),
         f"Python {platform.python_version()}",
     ]
     if es_version:

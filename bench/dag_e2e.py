@@ -15,6 +15,11 @@ to leave docs/benchmarks.md alone). It sets up everything on this machine:
 - a reference in the same invocation: CPU time of bare ``trafilatura.extract`` on pages of the
   same site (in a subprocess, after the runs), so the pipeline's CPU per article can be given as
   a ratio that survives the shared machine's noise;
+- the plain baseline of issue 20 (``--plain``, on by default): bench/plain_script.py (feedparser,
+  httpx, trafilatura with metadata, langdetect, ``helpers.bulk``; one process) on a site of the same
+  pages, after the DAG runs and a plain warm-up run, charged its own CPU plus the Elasticsearch
+  node's; the section's table "Cost per article, same pages, one session" sets bare extraction,
+  the plain script and the DAG at each parallelism side by side;
 - a throwaway Airflow home (SQLite in WAL mode), an Execution API server, and the real
   ``dags/news_ingest.py`` run by ``dag.test(use_executor=True)`` with a LocalExecutor of
   parallelism 1 or 2 (tests/airflow_local.py), feeds split into ``--groups`` groups.
@@ -54,7 +59,7 @@ if str(ROOT) not in sys.path:
 
 import yaml
 
-from bench import machine_line, stage_timing, write_section
+from bench import cpu_model, machine_line, stage_timing, write_section
 from bench.proc_cpu import process_cpu_s
 from pipeline.localnode import LocalNode, NodeSettings
 from pipeline.localnode.settings import JIT_OPTIONS
@@ -116,6 +121,27 @@ class RunResult:
     def task_timings(self) -> list[dict[str, Any]]:
         pids = {s.pid for s in self.ingest_spans}
         return [t for t in self.timings if t["pid"] in pids]
+
+
+@dataclass
+class PlainResult:
+    """One run of bench/plain_script.py (its own process) against the bench site."""
+
+    label: str
+    pages: int
+    wall_s: float  # the subprocess from spawn to exit (interpreter start-up and imports included)
+    indexed: int
+    script: dict[str, Any]  # what the script printed (its own counts, wall and CPU)
+    cpu: dict[str, float]
+    loadavg: tuple[float, float, float]
+
+    @property
+    def rate(self) -> float:
+        return self.indexed / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def counted_cpu_s(self) -> float:
+        return self.cpu["plain script"] + self.cpu["elasticsearch"]
 
 
 # ---------------------------------------------------------------------------- processes and CPU
@@ -218,9 +244,10 @@ layout = SiteLayout(pages=int(sys.argv[2]), hosts=int(sys.argv[3]), feeds_per_ho
 n = int(sys.argv[5])
 pages = [render_page(layout, i, "http://127.0.0.1:8000").decode("utf-8") for i in range(n)]
 trafilatura.extract(pages[0])
-cpu = time.process_time()
+cpu, wall = time.process_time(), time.perf_counter()
 chars = sum(len(trafilatura.extract(p) or "") for p in pages)
-print(json.dumps({"pages": n, "cpu_ms_per_page": 1000 * (time.process_time() - cpu) / n, "chars": chars}))
+print(json.dumps({"pages": n, "cpu_ms_per_page": 1000 * (time.process_time() - cpu) / n,
+                  "wall_s": time.perf_counter() - wall, "chars": chars}))
 """
 
 
@@ -231,7 +258,7 @@ def trafilatura_reference(args: argparse.Namespace, pages: int = 300) -> dict[st
          str(args.feeds_per_host), str(min(pages, args.pages))],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "loadavg": os.getloadavg()}
 
 
 def train_model(directory: Path) -> float:
@@ -324,6 +351,45 @@ class Bench:
         )
         return result
 
+    def run_plain(self, label: str, pages: int) -> PlainResult:
+        """bench/plain_script.py in a subprocess against a fresh site of ``pages`` pages (the same
+        bytes as the DAG runs' site of that size) into a fresh index; the Elasticsearch node's and
+        the site server's CPU read from /proc around it."""
+        args = self.args
+        say(f"[{label}] {pages} pages, bench/plain_script.py (one process): starting the site")
+        site = SiteProcess(pages, args.hosts, args.feeds_per_host)
+        index = f"bench-plain-{uuid.uuid4().hex[:8]}"
+        feeds = [f["url"] for f in site.info["feeds"]]
+        es_pid = self.es_pid()
+        es_before = process_cpu_s(es_pid) if es_pid else 0.0
+        site_before = process_cpu_s(site.proc.pid)
+        started = time.perf_counter()
+        try:
+            out = subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "plain_script.py"), "--es-url", self.es_url, "--index", index,
+                 *feeds], check=True, capture_output=True, text=True, cwd=ROOT,
+            )
+        finally:
+            wall = time.perf_counter() - started
+            es_after = process_cpu_s(es_pid) if es_pid else 0.0
+            site_cpu = process_cpu_s(site.proc.pid) - site_before
+            site.stop()
+        script = json.loads(out.stdout.strip().splitlines()[-1])
+        result = PlainResult(
+            label=label, pages=pages, wall_s=wall, indexed=self._count(index), script=script,
+            cpu={"plain script": script["cpu_s"], "elasticsearch": es_after - es_before, "site server": site_cpu},
+            loadavg=os.getloadavg(),
+        )
+        req = urllib.request.Request(f"{self.es_url}/{index}", method="DELETE")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(req, timeout=60).close()
+        say(
+            f"[{label}] {result.indexed} articles in {wall:.1f} s = {result.rate:.1f} articles/s; CPU: script "
+            f"{script['cpu_s']:.1f} s, Elasticsearch {result.cpu['elasticsearch']:.1f} s"
+            + (f"; {script['failed']} failed" if script["failed"] else "")
+        )
+        return result
+
 
 def _self_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -357,7 +423,7 @@ def _mb(kb: float) -> float:
 
 
 def report(results: list[RunResult], args: argparse.Namespace, model_s: float, es_version: str,
-           reference: dict[str, Any] | None = None) -> str:
+           reference: dict[str, Any] | None = None, plain: list[PlainResult] | None = None) -> str:
     main = [r for r in results if r.label.startswith("main")]
     mem = sorted((r for r in results if r.parallelism == max(args.parallelism)), key=lambda r: r.pages)
     first = main[0]
@@ -469,6 +535,8 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
                 f"{r.label} {1000 * r.cpu['task processes'] / max(r.indexed, 1) / ref_ms:.1f}x"
                 for r in results if r.label.startswith("main")) + "."
         )]
+    if reference:
+        lines += cost_table(results, reference, [p for p in plain or [] if p.label != "plain warm-up"], args)
     lines += ["", "### Task memory", ""]
     lines.append(
         "Peak RSS (`ru_maxrss`) of each ingest task process; it includes the pages it shares with the "
@@ -495,6 +563,66 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
     lines += ["", "### Conclusion", ""]
     lines += conclusion(results)
     return "\n".join(lines)
+
+
+def _dag_counted_cpu_s(r: RunResult) -> float:
+    return sum(v for k, v in r.cpu.items() if k != "site server")
+
+
+def cost_table(results: list[RunResult], reference: dict[str, Any], plain: list[PlainResult],
+               args: argparse.Namespace) -> list[str]:
+    """Issue 20's table: bare extraction, the plain script and the DAG on the same pages."""
+    ref_ms = reference["cpu_ms_per_page"]
+    ref_rate = reference["pages"] / reference["wall_s"] if reference.get("wall_s") else 1000 / ref_ms
+    main = [r for r in results if r.label.startswith("main")]
+    rows = [
+        ("bare `trafilatura.extract` (in memory, one process)", reference["pages"], ref_rate, ref_ms, None,
+         reference["loadavg"][0] if reference.get("loadavg") else None),
+        *((f"plain script (`bench/plain_script.py`{'' if len(plain) == 1 else ', ' + p.label})", p.indexed, p.rate,
+           1000 * p.counted_cpu_s / max(p.indexed, 1), 1000 * p.cpu["site server"] / max(p.indexed, 1), p.loadavg[0])
+          for p in plain),
+        *((f"DAG, {r.parallelism} task{'s' if r.parallelism > 1 else ''} (LocalExecutor parallelism {r.parallelism})",
+           r.indexed, r.rate, 1000 * _dag_counted_cpu_s(r) / max(r.indexed, 1),
+           1000 * r.cpu["site server"] / max(r.indexed, 1), r.loadavg[0]) for r in main),
+    ]
+    lines = [
+        "", "### Cost per article, same pages, one session", "",
+        (f"CPU: {cpu_model()}, {os.cpu_count()} cores (shared with other jobs: see the load column). "
+         f"The same {args.pages:,} generated pages (`bench/e2e_site.py`, same bytes in every "
+         f"run) for every row but the first, which extracts {reference['pages']} of them from memory. "
+         "CPU ms per article: every process of the run, Elasticsearch included (DAG: task processes, "
+         "Elasticsearch, API server, scheduler loop; plain script: its process, start-up and imports "
+         "included, and Elasticsearch), divided by the articles indexed; the site server that plays the "
+         "web is left out of it (its own column; the table above counts it). articles/s: articles "
+         "indexed over the run's wall time (DAG: the whole `dag.test()` run; plain script: spawn to exit; "
+         "bare extraction: the extraction loop), so it moves with the load other jobs put on the machine; "
+         "CPU ms per article much less."),
+        "",
+        ("| | articles | articles/s | CPU ms per article | ratio to bare extraction | site server ms per article "
+         "(not counted) | load avg (1 min) |"),
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, n, rate, ms, site_ms, load in rows:
+        lines.append(
+            f"| {name} | {n:,} | {rate:.1f} | {ms:.1f} | {ms / ref_ms:.1f}x | "
+            f"{'-' if site_ms is None else f'{site_ms:.1f}'} | {'-' if load is None else f'{load:.1f}'} |"
+        )
+    if plain:
+        p = plain[-1]
+        lines += ["", (
+            "Plain script: `feedparser.parse` of each feed fetched with one `httpx.Client`, each entry's page "
+            "fetched with it, `trafilatura.extract(html, url=url, output_format=\"json\", with_metadata=True)` "
+            "(default settings; text, title, date), stock `langdetect.detect` on the text "
+            "(`DetectorFactory.seed = 0`), `elasticsearch.helpers.bulk` (chunks of 500) into a fresh index with a "
+            "plain mapping (1 shard, 0 replicas), one refresh at the end; no cleaning rules, dates beyond "
+            "trafilatura's, entities, stories, dedup, feed state or politeness. "
+            f"Of its {p.script['cpu_s']:.1f} CPU s, {p.script['import_cpu_s']:.1f} s are interpreter start-up "
+            f"and imports; its own loop took {p.script['wall_s']:.1f} s of the {p.wall_s:.1f} s wall. "
+            + ("It ran after the DAG runs, on the same warm node, after a "
+               f"{args.warmup_pages}-page plain warm-up run (not shown)."
+               if args.warmup_pages else "It ran after the DAG runs, on the same node, without a warm-up run of its own.")
+        )]
+    return lines
 
 
 def conclusion(results: list[RunResult]) -> list[str]:
@@ -547,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="JIT mode of the node (default: the local node's, $NEWS_ES_LOCAL_JIT or quick)")
     parser.add_argument("--test-model", action="store_true",
                         help="the tests' small NER network instead of the shipped model (figures before issue 18)")
+    parser.add_argument("--plain", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run bench/plain_script.py on the same pages, for the cost table (default on)")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not write docs/")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
     args = parser.parse_args(argv)
@@ -605,12 +735,17 @@ def main(argv: list[str] | None = None) -> int:
             for pages in args.memory_pages:
                 if pages != args.pages:
                     results.append(bench.run("memory", pages, max(args.parallelism)))
+        plain = []
+        if args.plain:
+            if args.warmup_pages:
+                plain.append(bench.run_plain("plain warm-up", args.warmup_pages))
+            plain.append(bench.run_plain("plain", args.pages))
         with urllib.request.urlopen(f"{bench.es_url}/_nodes/_local?filter_path=nodes.*.version", timeout=30) as r:
             es_version = next(iter(json.loads(r.read())["nodes"].values()))["version"]
         bad = [r for r in results if not r.state.endswith("success")]
         say("reference: bare trafilatura.extract on the same pages")
         reference = trafilatura_reference(args)
-        body = report(results, args, model_s, es_version, reference)
+        body = report(results, args, model_s, es_version, reference, plain)
         print(body)
         if bad:
             say(f"runs not successful: {[(r.label, r.state, r.extra['not_successful']) for r in bad]}; "
