@@ -63,6 +63,7 @@ from bench import cpu_model, machine_line, stage_timing, write_section
 from bench.proc_cpu import process_cpu_s
 from pipeline.localnode import LocalNode, NodeSettings
 from pipeline.localnode.settings import JIT_OPTIONS
+from pipeline.run.preload import preload
 from tests.airflow_local import (
     ExecutionApiServer,
     TaskSpan,
@@ -279,6 +280,7 @@ class Bench:
         self.api: ExecutionApiServer | None = None
         self.dag: Any = None
         self.runs = 0
+        self.preload_s: list[float] = []  # --preload: seconds the forking process spent, per run
 
     def es_pid(self) -> int | None:
         info = self.node.status() if self.node else None
@@ -305,6 +307,8 @@ class Bench:
         config = write_bench_config(self.work / f"config-{self.runs}", es_url=self.es_url, alias=alias,
                                     feeds=site.info["feeds"], groups=args.groups)
         os.environ["NEWS_CONFIG_DIR"] = str(config)
+        if args.preload:  # as the scheduler does at start-up with NEWS_PRELOAD=1 (pipeline/run/preload.py)
+            self.preload_s.append(preload(config))
         timings_dir = self.work / f"timings-{self.runs}"
         stage_timing.set_output(timings_dir)
         es_pid = self.es_pid()
@@ -452,7 +456,16 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
                "people and organisations from config/entities). ")
             + f"One local Elasticsearch node "
             f"on the same machine (heap 512m, JIT `{args.es_jit}`, 1 shard, 0 replicas). A fresh alias per run, so every page is "
-            f"new; a {args.warmup_pages}-page warm-up run first (not shown)."
+            f"new; a {args.warmup_pages}-page warm-up run first (not shown). "
+            + (f"Preload on (`NEWS_PRELOAD=1`, pipeline/run/preload.py): the process that forks the "
+               f"LocalExecutor workers, as a scheduler at its start-up, imported the pipeline and loaded "
+               f"the models before the runs (first time {args.preload_s[0]:.1f} s, then "
+               f"{max(args.preload_s[1:], default=0.0):.1f} s at most: the next run's config); that "
+               f"is not in any run's figures, as a long-running scheduler pays it once, and the task "
+               f"processes inherit it (their CPU is their own since the fork)."
+               if args.preload else
+               "Preload off (`--no-preload`): every task process imports the pipeline and loads the "
+               "models itself.")
         ),
         "",
         (
@@ -558,7 +571,8 @@ def report(results: list[RunResult], args: argparse.Namespace, model_s: float, e
         private = [_mb(t.get("private_kb_max", 0)) for t in ts]
         lines.append(
             f"| {r.label} | {r.pages:,} | {r.pages // max(len(ts), 1):,} | {max(peaks):.0f} / "
-            f"{statistics.median(peaks):.0f} | {statistics.median(before):.0f} | {max(private):.0f} |"
+            f"{statistics.median(peaks):.0f} | "
+            f"{'preloaded in the parent' if args.preload else f'{statistics.median(before):.0f}'} | {max(private):.0f} |"
         )
     lines += ["", "### Conclusion", ""]
     lines += conclusion(results)
@@ -677,6 +691,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the tests' small NER network instead of the shipped model (figures before issue 18)")
     parser.add_argument("--plain", action=argparse.BooleanOptionalAction, default=True,
                         help="also run bench/plain_script.py on the same pages, for the cost table (default on)")
+    parser.add_argument("--preload", action=argparse.BooleanOptionalAction, default=True,
+                        help="load the pipeline and models in the forking process before each run, as the "
+                             "scheduler or Celery worker does with NEWS_PRELOAD=1 (default; --no-preload: each "
+                             "task imports and loads them itself)")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not write docs/")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
     args = parser.parse_args(argv)
@@ -725,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"DAG import errors: {bag.import_errors}")
             bench.dag = bag.get_dag("news_ingest")
             _ensure_pools(bench.dag, max(args.parallelism))
-            if "pipeline.run.ingest" in sys.modules:
+            if not args.preload and "pipeline.run.ingest" in sys.modules:
                 raise RuntimeError("pipeline.run.ingest imported in the forking process: task imports would not be timed")
             results = []
             if args.warmup_pages:
@@ -745,6 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         bad = [r for r in results if not r.state.endswith("success")]
         say("reference: bare trafilatura.extract on the same pages")
         reference = trafilatura_reference(args)
+        args.preload_s = bench.preload_s
         body = report(results, args, model_s, es_version, reference, plain)
         print(body)
         if bad:

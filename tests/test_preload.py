@@ -85,3 +85,24 @@ def test_a_failing_preload_does_not_stop_airflow(tmp_path: Path) -> None:
     result = _probe(tmp_path, NEWS_PRELOAD="1", NEWS_CONFIG_DIR=str(missing))
     assert "preloading the pipeline failed" in result["stderr"]
     assert str(missing) in result["stderr"]
+
+
+def test_an_edited_gazetteer_reaches_a_process_that_loaded_the_old_one(tmp_path: Path) -> None:
+    """The preloading process (and a long streaming task) outlive edits of config/entities: the
+    extractor is rebuilt when a file there changes, the loaded spaCy model is kept."""
+    import shutil
+
+    from pipeline.enrich import extractor_for
+
+    config = tmp_path / "entities"
+    shutil.copytree(ROOT / "config" / "entities", config)
+    text = "Die Firma Quarzwerk Rabenstein meldete am Montag Gewinne."
+    first = extractor_for(config)
+    assert extractor_for(config) is first  # unchanged files: the same extractor
+    assert "news:quarzwerk-rabenstein" not in {e["id"] for e in first.extract(text, "de") if e["linked"]}
+    (config / "local.yaml").write_text(
+        "entities:\n  - type: ORG\n    name: Quarzwerk Rabenstein\n", encoding="utf-8")
+    second = extractor_for(config)
+    assert second is not first
+    linked = {e["id"]: e for e in second.extract(text, "de") if e["linked"]}
+    assert linked["news:quarzwerk-rabenstein"]["type"] == "ORG"

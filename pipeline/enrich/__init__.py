@@ -16,7 +16,7 @@ from pipeline.enrich.entities import EntityExtractor
 from pipeline.enrich.stories import StoryStream, assign_stories
 from pipeline.iterutils import chunked
 
-_extractors: dict[Path, EntityExtractor] = {}
+_extractors: dict[Path, tuple[tuple[tuple[str, int, int], ...], EntityExtractor]] = {}
 
 
 def models_from_env(value: str | None) -> dict[str, str] | None:
@@ -29,12 +29,27 @@ def models_from_env(value: str | None) -> dict[str, str] | None:
     return {lang.strip(): model.strip() for lang, model in pairs}
 
 
+def _files_signature(config_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, mtime and size of the YAML files of ``config_dir``: a changed gazetteer or models.yaml
+    changes it."""
+    try:
+        paths = sorted(config_dir.glob("*.y*ml"))
+        return tuple((p.name, (st := p.stat()).st_mtime_ns, st.st_size) for p in paths)
+    except OSError:
+        return ()
+
+
 def extractor_for(config_dir: Path) -> EntityExtractor:
-    """One extractor (and so one loaded spaCy pipeline per language) per worker process."""
+    """One extractor (and so one loaded spaCy pipeline per language) per worker process, rebuilt
+    when a file of ``config_dir`` changed: a process that outlives an edit of the gazetteer (a
+    long streaming task, or the forking process of pipeline.run.preload) must not keep the old one.
+    spaCy models stay loaded (pipeline.enrich.entities.models caches them by name)."""
     key = config_dir.resolve()
-    if key not in _extractors:
-        _extractors[key] = EntityExtractor(key, models_from_env(os.environ.get("NEWS_SPACY_MODELS")))
-    return _extractors[key]
+    signature = _files_signature(key)
+    cached = _extractors.get(key)
+    if cached is None or cached[0] != signature:
+        _extractors[key] = (signature, EntityExtractor(key, models_from_env(os.environ.get("NEWS_SPACY_MODELS"))))
+    return _extractors[key][1]
 
 
 def entity_text(article: Article) -> str:

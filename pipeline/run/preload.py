@@ -43,7 +43,7 @@ def preload(config_dir: str | Path | None = None) -> float:
     started = time.perf_counter()
     for module in TASK_MODULES:
         importlib.import_module(module)
-    from pipeline.clean.language import detect_language
+    from pipeline.clean.language import langdetect_best, py3langid_best
     from pipeline.config import load_settings
     from pipeline.enrich import extractor_for
 
@@ -51,8 +51,9 @@ def preload(config_dir: str | Path | None = None) -> float:
     extractor = extractor_for(Path(settings.config_dir) / "entities")
     for lang in extractor.models:  # each configured model loaded (or its absence noted) once
         extractor.extract("Berlin", lang)
-    detect_language("Die Regierung in Berlin hat am Montag neue Pläne für die Bahn vorgestellt, "
-                    "die im Bundestag beraten werden.")
+    sample = "Die Regierung in Berlin hat am Montag neue Pläne für die Bahn vorgestellt."
+    langdetect_best(sample)  # both detectors' profiles: which one a body needs depends on the body
+    py3langid_best(sample)
     _done = True
     took = time.perf_counter() - started
     log.info("pipeline preloaded in %.1f s (modules, NER models %s, gazetteer, language profiles)",
