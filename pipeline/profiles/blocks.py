@@ -296,12 +296,13 @@ def _assign_keys(page: PageBlocks) -> None:
     # A long paragraph outside the main container in the main's own paragraph markup (same DOM path:
     # an article split around an ad or a box into two wrappers) is the article continued: neither
     # it nor the containers holding it are chrome-like.
+    twins = {id(b) for b in page.blocks if prose_signature and not b.in_main and b.line_key
+             and b.signature == prose_signature and b.plain_len >= LONG_TEXT and not b.link_dense}
     ancestors: list[Block] = []
-    for block in page.blocks:
+    for block in page.blocks if twins else ():  # most pages have none: no containers to walk up
         while ancestors and ancestors[-1].depth >= block.depth:
             ancestors.pop()
-        if (prose_signature and not block.in_main and block.line_key and block.signature == prose_signature
-                and block.plain_len >= LONG_TEXT and not block.link_dense):
+        if id(block) in twins:
             block.twin = True
             for ancestor in ancestors:
                 if ancestor.chrome == "container":
