@@ -58,7 +58,13 @@ def learnable_keys(observed: dict[str, str] | None, body: str) -> dict[str, str]
     if not evidence:
         return dict(observed)
     text = normalize_line(body)
-    return {k: v for k, v in observed.items() if not any(t in text for t in evidence.get(k, ()))}
+    out: dict[str, str] = {}
+    for key, sample in observed.items():
+        texts = evidence.get(key)
+        if texts and any(t in text for t in texts):
+            continue
+        out[key] = sample
+    return out
 
 
 def held_rules(observed: dict[str, str] | None) -> list[tuple[str, float]]:

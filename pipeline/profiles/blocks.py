@@ -61,12 +61,24 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalize_line(text: str) -> str:
-    return _DIGITS.sub("0", _SPACE.sub(" ", text).strip().casefold())
+    # str.split() and strip() break on exactly the characters ``\s`` matches (str.isspace), so this
+    # is _SPACE.sub(" ", text).strip(), without the regex
+    return _DIGITS.sub("0", " ".join(text.split()).casefold())
+
+
+#: (kind, value) -> key: a host's pages repeat their DOM paths and chrome lines
+_KEYS: dict[tuple[str, str], str] = {}
+_KEYS_MAX = 16384
 
 
 def key_of(kind: str, value: str) -> str:
     """``line:<16 hex>`` or ``block:<16 hex>``: the names learned rules carry (``learned:`` + key)."""
-    return f"{kind}:{hashlib.blake2b(value.encode('utf-8'), digest_size=8).hexdigest()}"
+    found = _KEYS.get((kind, value))
+    if found is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        found = _KEYS[(kind, value)] = f"{kind}:{hashlib.blake2b(value.encode('utf-8'), digest_size=8).hexdigest()}"
+    return found
 
 
 @dataclass
@@ -168,7 +180,7 @@ def scan_page(tree: HtmlElement) -> PageBlocks:
         return page
     parents: dict[int, HtmlElement] = {}
     scores: dict[int, int] = {}
-    _walk(bodies[0], "body", 0, False, page.blocks, parents, scores)
+    _walk(bodies[0], "body", 0, _is_protected(bodies[0]), page.blocks, parents, scores)
     if scores:
         main = parents[max(scores, key=lambda k: scores[k])]
         page.main = main
@@ -179,37 +191,68 @@ def scan_page(tree: HtmlElement) -> PageBlocks:
     return page
 
 
+#: (tag, class, id, itemprop) -> (the element's path step, whether its attributes protect it); most
+#: pages repeat a few hundred such combinations, so _step and _is_protected run once for each
+_DESCRIBED: dict[tuple[str, str | None, str | None, str | None], tuple[str, bool]] = {}
+_DESCRIBED_MAX = 8192
+
+
+def _describe(element: HtmlElement) -> tuple[str, bool]:
+    """``(_step(element), _is_protected(element))``, cached by the attributes they read."""
+    get = element.get
+    key = (element.tag, get("class"), get("id"), get("itemprop"))
+    found = _DESCRIBED.get(key)
+    if found is None:
+        if len(_DESCRIBED) >= _DESCRIBED_MAX:
+            _DESCRIBED.clear()
+        found = _DESCRIBED[key] = (_step(element), _is_protected(element))
+    return found
+
+
 def _walk(
     element: HtmlElement, signature: str, depth: int, protected: bool,
     out: list[Block], parents: dict[int, HtmlElement], scores: dict[int, int],
 ) -> tuple[int, int, int, int, bool]:
     """Post-order sums (text, link text, links, long text, has block) for ``element``; appends its
-    Block (pre-order position) when it is a block element."""
-    protected = protected or _is_protected(element)
-    is_block = element.tag in BLOCK_TAGS or element.tag == "body"
+    Block (pre-order position) when it is a block element. ``protected``: whether the element or
+    an ancestor is protected (the caller checked the element itself)."""
+    tag = element.tag
+    is_a = tag == "a"
+    is_block = tag in BLOCK_TAGS or tag == "body"
     block: Block | None = None
     if is_block:
         block = Block(element, signature, depth, leaf=True, protected=protected)
         out.append(block)
     own = len((element.text or "").strip())
-    text, link, links, long_text, has_block = own, own if element.tag == "a" else 0, int(element.tag == "a"), 0, False
+    text, link, links, long_text, has_block = own, own if is_a else 0, int(is_a), 0, False
     for child in element:
-        if not isinstance(child.tag, str) or child.tag in SKIP_TAGS:
-            tail = len((child.tail or "").strip())
-            text += tail
+        child_tag = child.tag
+        if not isinstance(child_tag, str) or child_tag in SKIP_TAGS:
+            text += len((child.tail or "").strip())
             continue
+        if not len(child) and child_tag not in BLOCK_TAGS and child_tag != "body":
+            # an inline element without children (a link, an emphasis): its sums are its own text;
+            # no Block, no descendants, so neither its path nor its protection is needed
+            c_text = len((child.text or "").strip())
+            text += c_text
+            if is_a or child_tag == "a":
+                link += c_text
+            if child_tag == "a":
+                links += 1
+            text += len((child.tail or "").strip())
+            continue
+        step, child_protected = _describe(child)
         c_text, c_link, c_links, c_long, c_block = _walk(
-            child, f"{signature}/{_step(child)}", depth + 1, protected, out, parents, scores
+            child, f"{signature}/{step}", depth + 1, protected or child_protected, out, parents, scores
         )
-        if element.tag == "a":
+        if is_a:
             c_link = c_text
         text += c_text
         link += c_link
         links += c_links
         long_text += c_long
         has_block = has_block or c_block
-        tail = len((child.tail or "").strip())
-        text += tail
+        text += len((child.tail or "").strip())
     if block is not None:
         block.leaf = not has_block
         block.text_len, block.link_len, block.links = text, link, links
@@ -253,12 +296,13 @@ def _assign_keys(page: PageBlocks) -> None:
     # A long paragraph outside the main container in the main's own paragraph markup (same DOM path:
     # an article split around an ad or a box into two wrappers) is the article continued: neither
     # it nor the containers holding it are chrome-like.
+    twins = {id(b) for b in page.blocks if prose_signature and not b.in_main and b.line_key
+             and b.signature == prose_signature and b.plain_len >= LONG_TEXT and not b.link_dense}
     ancestors: list[Block] = []
-    for block in page.blocks:
+    for block in page.blocks if twins else ():  # most pages have none: no containers to walk up
         while ancestors and ancestors[-1].depth >= block.depth:
             ancestors.pop()
-        if (prose_signature and not block.in_main and block.line_key and block.signature == prose_signature
-                and block.plain_len >= LONG_TEXT and not block.link_dense):
+        if id(block) in twins:
             block.twin = True
             for ancestor in ancestors:
                 if ancestor.chrome == "container":

@@ -31,6 +31,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import compress, repeat
+from operator import ge, itemgetter
 from typing import Any
 
 import numpy as np
@@ -67,6 +69,11 @@ class HostProfile:
     story_signatures: list[str] = field(default_factory=list)  # recent stories, oldest first
     _recent_set: set[str] = field(default_factory=set, repr=False)
     _matrix: np.ndarray | None = field(default=None, repr=False)
+    #: learned()'s last answer: (the counts dict it read, the threshold, the keys), and the keys
+    #: add_article counted since (None: no answer yet). Counts only change in place through
+    #: add_article; _halve and _prune make a new dict, which is not the one the answer read.
+    _learned: tuple[dict[str, int], float, frozenset[str]] | None = field(default=None, repr=False, compare=False)
+    _touched: set[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._recent_set = set(self.recent)
@@ -100,6 +107,8 @@ class HostProfile:
         counts = self.counts
         for key in keys:
             counts[key] = counts.get(key, 0) + 1
+        if self._touched is not None:
+            self._touched.update(keys)
         if self.articles > settings.window_articles:
             self._halve()
         if len(counts) > settings.max_keys:
@@ -149,7 +158,7 @@ class HostProfile:
     def _prune(self, keep: int) -> None:
         # newest first among equal counts (a stable sort keeps that order), highest counts kept
         items = list(self.counts.items())[::-1]
-        items.sort(key=lambda kv: kv[1], reverse=True)
+        items.sort(key=itemgetter(1), reverse=True)
         self.counts = dict(items[:keep])
 
     # -- learning ------------------------------------------------------------------------------
@@ -165,7 +174,19 @@ class HostProfile:
         threshold = self.threshold(settings)
         if threshold is None:
             return frozenset()
-        return frozenset(k for k, c in self.counts.items() if c >= threshold)
+        counts = self.counts
+        last, touched = self._learned, self._touched
+        if last is not None and touched is not None and last[0] is counts and threshold >= last[1]:
+            # only the touched keys' counts changed since: an untouched key at or above this
+            # threshold was at or above the last one (never lower), so it is among the last keys
+            if threshold == last[1] and not touched:
+                return last[2]
+            learned = frozenset(k for k in (*last[2], *touched) if counts.get(k, 0) >= threshold)
+        else:
+            # the keys whose count is >= threshold, the comparisons done in C
+            learned = frozenset(compress(counts.keys(), map(ge, counts.values(), repeat(threshold))))
+        self._learned, self._touched = (counts, threshold, learned), set()
+        return learned
 
     # -- storage -------------------------------------------------------------------------------
 
