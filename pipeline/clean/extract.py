@@ -84,12 +84,17 @@ def parse_page(page: str | bytes | HtmlElement) -> HtmlElement:
     return tree
 
 
+#: compiled once (``tree.xpath(string)`` compiles its expression on every call); plain strings
+_CANONICAL = etree.XPath("//link[@rel='canonical']/@href", smart_strings=False)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()", smart_strings=False)
+
+
 def page_hints(tree: HtmlElement) -> PageHints:
     """rel=canonical, <html lang> and JSON-LD isAccessibleForFree (string or bool, any depth)."""
-    canonical = tree.xpath("//link[@rel='canonical']/@href")
+    canonical = _CANONICAL(tree)
     lang = tree.get("lang") or (tree.getroottree().getroot().get("lang"))
     free: bool | None = None
-    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+    for script in _JSON_LD(tree):
         try:
             data = json.loads(script)
         except ValueError:
