@@ -1048,8 +1048,11 @@ def _url_date(url: str | None) -> DateValue | None:
     return None
 
 
+_CANONICAL = etree.XPath("//link[@rel='canonical']/@href", smart_strings=False)  # compiled once
+
+
 def _canonical_url(root: Any) -> str | None:
-    found = root.xpath("//link[@rel='canonical']/@href")
+    found = _CANONICAL(root)
     return found[0].strip() if found else None
 
 

@@ -68,11 +68,11 @@ class Extracted:
     lead: str | None = None
 
 
-_WS = re.compile(r"\s+")
-
-
 def normalize_space(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    """Whitespace runs as one space, none at the ends: ``re.sub(r"\\s+", " ", text).strip()``,
+    about three times faster: ``str.split`` splits at the characters ``\\s`` matches in a str
+    pattern (both test ``str.isspace``) and leaves out empty ends."""
+    return " ".join(text.split())
 
 
 def parse_page(page: str | bytes | HtmlElement) -> HtmlElement:
@@ -84,12 +84,17 @@ def parse_page(page: str | bytes | HtmlElement) -> HtmlElement:
     return tree
 
 
+#: compiled once (``tree.xpath(string)`` compiles its expression on every call); plain strings
+_CANONICAL = etree.XPath("//link[@rel='canonical']/@href", smart_strings=False)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']/text()", smart_strings=False)
+
+
 def page_hints(tree: HtmlElement) -> PageHints:
     """rel=canonical, <html lang> and JSON-LD isAccessibleForFree (string or bool, any depth)."""
-    canonical = tree.xpath("//link[@rel='canonical']/@href")
+    canonical = _CANONICAL(tree)
     lang = tree.get("lang") or (tree.getroottree().getroot().get("lang"))
     free: bool | None = None
-    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+    for script in _JSON_LD(tree):
         try:
             data = json.loads(script)
         except ValueError:
@@ -200,7 +205,18 @@ def _paragraphs(body: Any, text: str) -> list[Paragraph]:
 
 
 def _alnum(texts: Iterable[str]) -> int:
-    return sum(sum(map(str.isalnum, t)) for t in texts)
+    """Letters and digits (``str.isalnum``) in ``texts``; an ASCII text is counted by deleting its
+    other bytes (the same count, in C)."""
+    count = 0
+    for text in texts:
+        if text.isascii():
+            count += len(text.encode("ascii").translate(None, _ASCII_NOT_ALNUM))
+        else:
+            count += sum(map(str.isalnum, text))
+    return count
+
+
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def _add_lines(out: list[Paragraph], text: str, *, heading: bool) -> None:
@@ -328,7 +344,7 @@ def extract_tree(tree: HtmlElement, url: str, hints: PageHints | None = None) ->
     if doc is None or not (doc.text or "").strip():
         raise ExtractionError("no main text found in page")
     paragraphs = _paragraphs(doc.body, doc.text)
-    if _alnum(p.text for p in paragraphs) < _alnum([doc.text]):
+    if _alnum(p.text for p in paragraphs) < _alnum(doc.text.split("\n")):  # lines: ASCII ones count fast
         # a shape of trafilatura's XML this conversion does not know: its own text loses nothing
         log.warning("%s: paragraph conversion lost text; using trafilatura's text lines", url)
         paragraphs = _paragraphs(None, doc.text)

@@ -193,7 +193,6 @@ _PROSE_MIN_CHARS = 400
 _PROSE_SHARE = 0.25
 
 
-_ALL_TEXT = etree.XPath(".//text()", smart_strings=False)
 _HIDDEN_TEXT = etree.XPath(".//script//text() | .//style//text() | .//noscript//text()", smart_strings=False)
 _LINK_TEXT = etree.XPath(".//a//text()", smart_strings=False)
 
@@ -202,9 +201,13 @@ def _chars_of(texts: list) -> int:
     return _space_len("".join(texts))
 
 
-def _prose_len(element: HtmlElement) -> tuple[int, int]:
-    """(visible characters, visible characters outside links), whitespace runs counted once."""
-    visible = _chars_of(_ALL_TEXT(element)) - _chars_of(_HIDDEN_TEXT(element))
+def _prose_len(element: HtmlElement, chars: int | None = None) -> tuple[int, int]:
+    """(visible characters, visible characters outside links), whitespace runs counted once;
+    ``chars``: the element's ``_text_len`` when known (the text of ``.//text()`` joined is the
+    element's string value, which ``text_content`` returns in one piece)."""
+    if chars is None:
+        chars = _text_len(element)
+    visible = chars - _chars_of(_HIDDEN_TEXT(element))
     return visible, max(0, visible - _chars_of(_LINK_TEXT(element)))
 
 
@@ -224,7 +227,7 @@ def _drop_elements(tree: HtmlElement, site: SiteRules, removals: list[Removal], 
         tag = element.tag if isinstance(element.tag, str) else ""
         # ``chars`` (script text included) bounds the visible text: most matches are short chrome
         short = chars < _PROSE_MIN_CHARS and chars < _ARTICLE_SHARE * page[0]
-        visible, prose = (chars, 0) if short else _prose_len(element)
+        visible, prose = (chars, 0) if short else _prose_len(element, chars)
         if (
             tag in _FRAME_TAGS or visible >= _PROTECTED_SHARE * page[0]
             or (tag == "article" and visible >= _ARTICLE_SHARE * page[0])
@@ -242,16 +245,18 @@ def _drop_candidates(tree: HtmlElement, site: SiteRules) -> Iterator[tuple[str, 
             yield rule.name, element
     if site.drop_class_words:
         rule_of = _class_matcher(tuple((rule.name, f"-{rule.word}-") for rule in site.drop_class_words))
-        for value in _CLASS_VALUES(tree):
-            name = rule_of(value)
+        elements = _CLASS_ELEMENTS(tree)
+        for element in elements:
+            name = rule_of(element.get("class"))
             if name is not None:
-                yield name, value.getparent()
+                yield name, element
 
 
-#: every class attribute's value, each knowing its element (a ``get`` per element cost more; an
-#: XPath fetching only the elements of the matching values cost more still: libxml2 evaluates a
-#: predicate at about 2.5 us an element)
-_CLASS_VALUES = etree.XPath("//@class")
+#: the elements with a class attribute, in document order, each asked for its class: fewer lxml
+#: objects than a "smart" string per ``//@class`` value (each made its element's proxy as well);
+#: an XPath fetching only the elements of the matching values cost more: libxml2 evaluates a
+#: predicate at about 2.5 us an element
+_CLASS_ELEMENTS = etree.XPath("//*[@class]")
 
 
 @lru_cache(maxsize=64)
@@ -260,8 +265,14 @@ def _class_matcher(words: tuple[tuple[str, str], ...]) -> Callable[[str], str | 
     order) whose ``-word-`` is in the attribute's ``class_parts``, or None. Class attributes
     repeat within a page and across pages, so answers are kept (up to ``_CLASS_CACHE`` of them);
     most attributes match no word, which one combined search tells (it finds a match exactly when
-    one needle is a substring: each alternative is tried at every position)."""
+    one needle is a substring: each alternative is tried at every position). Before that, an
+    attribute whose lower-case text holds no word's longest part cannot match (``class_parts``
+    only lower-cases, puts ``-`` between characters and turns ``-``/``_``/space runs into ``-``:
+    the characters of a part stay adjacent), and is answered without building its parts."""
     anyword = re.compile("|".join(re.escape(needle) for _, needle in words))
+    anypart = re.compile("|".join(
+        re.escape(max(needle.strip("-").split("-"), key=len)) for _, needle in words
+    ))
     known: dict[str, str | None] = {}
 
     def rule_of(class_attr: str) -> str | None:
@@ -269,10 +280,11 @@ def _class_matcher(words: tuple[tuple[str, str], ...]) -> Callable[[str], str | 
             return known[class_attr]
         except KeyError:
             pass
-        parts = class_parts(class_attr)
         name = None
-        if anyword.search(parts):
-            name = next((name for name, needle in words if needle in parts), None)
+        if anypart.search(class_attr.lower()):
+            parts = class_parts(class_attr)
+            if anyword.search(parts):
+                name = next((name for name, needle in words if needle in parts), None)
         if len(known) >= _CLASS_CACHE:
             known.clear()
         known[class_attr] = name
