@@ -54,11 +54,24 @@ def preload(config_dir: str | Path | None = None) -> float:
     sample = "Die Regierung in Berlin hat am Montag neue Pläne für die Bahn vorgestellt."
     langdetect_best(sample)  # both detectors' profiles: which one a body needs depends on the body
     py3langid_best(sample)
+    _warm_htmldate()
     _done = True
     took = time.perf_counter() - started
     log.info("pipeline preloaded in %.1f s (modules, NER models %s, gazetteer, language profiles)",
              took, ", ".join(sorted(extractor.models)) or "none")
     return took
+
+
+def _warm_htmldate() -> None:
+    """htmldate's month names of every dateparser locale (about 0.5 s, built when its extensive
+    search first needs them) and its dateparser instance; both are cached for the process. Looked
+    up by name: helpers of the pinned htmldate, skipped if a version lacks them."""
+    from htmldate import extractors
+
+    for name in ("month_words", "get_external_parser"):
+        warm = getattr(extractors, name, None)
+        if callable(warm):
+            warm()
 
 
 def preload_from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> bool:
