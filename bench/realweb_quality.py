@@ -85,6 +85,11 @@ def render(text: dict, dates: dict, limit: int | None) -> str:
         "CPU time of this process around each call, the two alternating page by page on the same",
         "bytes. The pipeline's path includes what plain extraction does not: decoding, metadata",
         "(title, authors, site name), the cleaning rules, the date search and language detection.",
+        f"Pass {text['passes']} of {text['passes']} over the pages, in a process that has run every page",
+        "before: a long-running worker's per-page cost. The first pass also pays each library's",
+        "one-time loads where a page first needs them (dateparser's locale tables when htmldate's",
+        ("extensive search first runs, the language detectors' profiles): "
+         f"{text['first_pass_ratio']:.2f}x there."),
         "",
         "| path | CPU ms per page | ratio |",
         "|---|---|---|",
