@@ -17,7 +17,7 @@ tree after it can be shown side by side:
     .venv/bin/python bench/task_profile.py --label after                  # this tree
 
 -> section ``task_profile`` of docs/benchmarks.md (every stored label, in the order stored).
-Needs ``py-spy`` (``pip install py-spy``; a development tool, not a dependency of the pipeline).
+Needs ``py-spy`` (``pip install -e ".[profile]"``, or ``pip install py-spy==0.4.3``; a development tool, never imported).
 """
 
 from __future__ import annotations
