@@ -31,15 +31,13 @@ ENV_VAR = "NEWS_PRELOAD"
 #: what the DAGs' tasks import (the rest comes with them)
 TASK_MODULES = ("pipeline.run.group", "pipeline.run.ingest", "pipeline.run.streamloop", "pipeline.run.summary",
                 "pipeline.index.template", "pipeline.run.plan", "pipeline.airflow_settings")
-_done = False
 
 
 def preload(config_dir: str | Path | None = None) -> float:
     """Import what the ingest tasks run and load the models of ``config_dir`` (default: as
-    ``load_settings`` finds it); returns the seconds it took. Idempotent."""
-    global _done
-    if _done:
-        return 0.0
+    ``load_settings`` finds it); returns the seconds it took. Everything it loads is cached for the
+    process, so a second call costs milliseconds, and one with another config directory builds
+    only that directory's gazetteer."""
     started = time.perf_counter()
     for module in TASK_MODULES:
         importlib.import_module(module)
@@ -55,7 +53,6 @@ def preload(config_dir: str | Path | None = None) -> float:
     langdetect_best(sample)  # both detectors' profiles: which one a body needs depends on the body
     py3langid_best(sample)
     _warm_htmldate()
-    _done = True
     took = time.perf_counter() - started
     log.info("pipeline preloaded in %.1f s (modules, NER models %s, gazetteer, language profiles)",
              took, ", ".join(sorted(extractor.models)) or "none")
