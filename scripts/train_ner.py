@@ -10,6 +10,10 @@ Split (GermEval 2014 as provided in ../shared/ner/germeval2014/: only its test a
   the best epoch are kept, and the architecture comparison reads these scores too;
 - ``held-out``: NER-de-dev.tsv (2,200 sentences), never used for a choice: the F1 reported.
 
+``--split both`` also trains on dev's even sentences (1,100) and holds out its odd ones (1,100);
+``--lexicon-extra`` adds optional lexicon dimensions (``EXTRA_DIMS``). Both were tried and not
+shipped (models/de_germeval_ner/README.md, runs 12-17).
+
 Labels: the outer level only (column 3). PER, LOC, ORG, OTH are kept; the derivative and partial
 labels (LOCderiv "deutsche", LOCpart "Deutschlandreise", ORGpart "EU-Kommissar", ...) become O:
 they are adjectives and compounds, not names an entity index should hold. The nested column
@@ -122,6 +126,10 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
 
 # One dimension of the lexicon vectors each; a word can have several (Müller: noun and last name).
 LEX_DIMS = ("noun", "place", "country", "first", "last", "propn", "city", "s_form")
+# optional dimensions (--lexicon-extra): "town", a GeoNames place of 500 inhabitants or more
+# (villages: "Holungen"); "region", an ISO 3166-2 subdivision's name in English or German;
+# "census", a surname or first name of the US Census 1990 lists (package names, public-domain data)
+EXTRA_DIMS = ("town", "region", "census")
 _LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'.-]*$")
 
 
@@ -146,7 +154,7 @@ def _site_packages_file(module: str, *parts: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
 
 
-def lexicon_features() -> dict[str, set[str]]:
+def lexicon_features(extra: tuple[str, ...] = ()) -> dict[str, set[str]]:
     """Word form -> the lexicon dimensions it has (case-sensitive: German nouns are capitalised,
     so 'Müller' the noun and 'Müller' the name are both there, and 'müller' is neither).
 
@@ -195,6 +203,19 @@ def lexicon_features() -> dict[str, set[str]]:
         big = city["population"] >= 200_000
         for name in [city["name"], *(city.get("alternatenames", []) if big else [])]:
             add_name(name, "city")
+    if "town" in extra:  # primary names only: the alternate names of villages are transliterations
+        for city in json.loads((geo / "cities500.json").read_text(encoding="utf-8")).values():
+            add_name(city["name"], "town")
+    if "region" in extra:
+        de_sub = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["de"])
+        for sub in pycountry.subdivisions:
+            for name in {sub.name, de_sub.gettext(sub.name)}:
+                add_name(name, "region")
+    if "census" in extra:  # 88,799 surnames and 5,494 first names, upper case: "KRUGMAN 0.001 ..."
+        for part in ("dist.all.last", "dist.female.first", "dist.male.first"):
+            for line in _site_packages_file("names", part).read_text(encoding="ascii").splitlines():
+                if line.strip():
+                    add(line.split()[0].title(), "census")
     countries = {c["name"] for c in json.loads((geo / "countries.json").read_text(encoding="utf-8")).values()}
     de = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"])
     for c in pycountry.countries:
@@ -244,20 +265,21 @@ def faker_names() -> tuple[set[str], set[str]]:
     return firsts, lasts
 
 
-def lexicon_vectors(nlp: Language) -> None:
+def lexicon_vectors(nlp: Language, extra: tuple[str, ...] = ()) -> None:
     """The lexicon as the vocab's static vectors: one row per combination of dimensions, every
     word form a key (its hash) pointing at its row; a word not in it gets zeros."""
     import numpy as np
     from spacy.strings import get_string_id
     from spacy.vectors import Vectors
 
-    feats = lexicon_features()
+    feats = lexicon_features(extra)
+    dims_all = LEX_DIMS + tuple(d for d in EXTRA_DIMS if d in extra)
     combos = sorted({tuple(sorted(d)) for d in feats.values()})
     index = {c: i for i, c in enumerate(combos)}
-    data = np.zeros((len(combos), len(LEX_DIMS)), dtype="float32")
+    data = np.zeros((len(combos), len(dims_all)), dtype="float32")
     for c, i in index.items():
         for d in c:
-            data[i, LEX_DIMS.index(d)] = 1.0
+            data[i, dims_all.index(d)] = 1.0
     vectors = Vectors(strings=nlp.vocab.strings, data=data)
     for word, dims in feats.items():
         vectors.add(get_string_id(word), row=index[tuple(sorted(dims))])
@@ -369,10 +391,10 @@ def to_example(nlp: Language, words: list[str], tags: list[str]) -> Example:
     return Example(doc, gold)
 
 
-def build(arch: str) -> Language:
+def build(arch: str, extra: tuple[str, ...] = ()) -> Language:
     nlp = spacy.blank("de")
     if ARCHITECTURES[arch]["tok2vec"]["embed"]["include_static_vectors"]:
-        lexicon_vectors(nlp)
+        lexicon_vectors(nlp, extra)
     ner = nlp.add_pipe("ner", config={"model": ARCHITECTURES[arch]})
     for label in LABELS:
         ner.add_label(label)
@@ -470,6 +492,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --augment: swap a person's last word with this probability (else keep it)")
     ap.add_argument("--no-averages", dest="averages", action="store_false",
                     help="score and keep the raw weights, not the optimizer's averages")
+    ap.add_argument("--lexicon-extra", default="", metavar="DIMS",
+                    help="town, region or town,region: optional lexicon dimensions (EXTRA_DIMS)")
+    ap.add_argument("--split", choices=("test", "both"), default="test",
+                    help="test: train on NER-de-test.tsv, hold out all of NER-de-dev.tsv; both: "
+                         "also train on dev's even sentences, hold out its odd ones (1,100)")
     ap.add_argument("--out", type=Path, help="save the pipeline here (nlp.to_disk)")
     ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--speed", type=Path, nargs="+", metavar="MODEL_DIR",
@@ -481,14 +508,21 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"model": str(path), "articles_per_cpu_s": round(rate, 1)}), flush=True)
         return 0
 
-    nlp = build(args.arch)
+    extra = tuple(d for d in args.lexicon_extra.split(",") if d)
+    if set(extra) - set(EXTRA_DIMS):
+        ap.error(f"--lexicon-extra: one of {', '.join(EXTRA_DIMS)}")
+    nlp = build(args.arch, extra)
     sents = read_germeval(args.data / "NER-de-test.tsv")
     tune = [to_example(nlp, w, t) for i, (w, t) in enumerate(sents) if i % 10 == 9]
     train_sents = [(w, t) for i, (w, t) in enumerate(sents) if i % 10 != 9]
+    dev = read_germeval(args.data / "NER-de-dev.tsv")
+    if args.split == "both":
+        train_sents += [s for i, s in enumerate(dev) if i % 2 == 0]
+    heldout_sents = [s for i, s in enumerate(dev) if args.split == "test" or i % 2 == 1]
     if args.augment:
         train_sents += augment(train_sents, tuple(args.augment.split(",")), args.augment_last)
     train_ex = [to_example(nlp, w, t) for w, t in train_sents]
-    heldout = [to_example(nlp, w, t) for w, t in read_germeval(args.data / "NER-de-dev.tsv")]
+    heldout = [to_example(nlp, w, t) for w, t in heldout_sents]
     t0 = time.perf_counter()
     best, history = train(nlp, train_ex, tune, args.epochs, args.dropout, args.averages)
     result = {
@@ -497,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         "averages": args.averages,
         "augment": args.augment,
         "augment_last": args.augment_last,
+        "lexicon_extra": list(extra),
+        "split": args.split,
         "best_epoch": best,
         "epochs": args.epochs,
         "train_secs": round(time.perf_counter() - t0, 1),
