@@ -77,6 +77,35 @@ def test_parallel_workers_lose_no_counts(es, es_url, alias, tmp_path) -> None:
     print(f"\nwrite conflicts retried: {sum(s.conflicts for s in stores)}")
 
 
+def test_flush_writes_what_it_holds_and_rereads_only_after_another_writer(es, es_url, alias, tmp_path) -> None:
+    """A store's flush writes its profile with the version it last read or wrote; only when
+    another store wrote in between does it get a conflict, re-read and merge; then it writes
+    without conflicts again. No count is lost or doubled on either path."""
+    _settings, client = setup_config(tmp_path, es_url, alias, [])
+    settings = ProfileSettings(flush_every=1000)
+    a, b = ProfileStore(client, alias, settings), ProfileStore(client, alias, settings)
+    site = "site.example"
+
+    def stored() -> HostProfile:
+        return load_profile(es, alias, site)
+
+    for n in range(5):
+        a.observe(site, f"a{n}", _keys(n))
+    assert a.flush() == 5 and a.conflicts == 0 and stored().articles == 5
+    for n in range(3):  # b reads the document a wrote
+        b.observe(site, f"b{n}", _keys(100 + n))
+    assert b.flush() == 3 and b.conflicts == 0 and stored().articles == 8
+    a.observe(site, "a5", _keys(5))
+    a.observe(site, "b0", _keys(100))  # b's article, unknown to a: the merge counts it once
+    assert a.flush() == 1 and a.conflicts == 1  # a's version was stale: re-read, merged, written
+    assert stored().articles == 9 and stored().counts["line:shared0000000000"] == 9
+    a.observe(site, "a6", _keys(6))
+    assert a.flush() == 1 and a.conflicts == 1  # its own last write: no conflict, no re-read
+    profile = stored()
+    assert profile.articles == 10 and profile.counts["line:shared0000000002"] == 10
+    assert sorted(profile.recent) == sorted([f"a{n}" for n in range(7)] + ["b0", "b1", "b2"])
+
+
 def _page(n: int = 0) -> tuple[str, str]:
     articles = learn_articles()
     return render_article(articles[n], articles, BASE), f"{BASE}{articles[n].path}"

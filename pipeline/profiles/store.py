@@ -3,11 +3,15 @@ worker and run.
 
 A run keeps the profiles it uses in memory, counts its own articles into them at once (so the
 later pages of a run already benefit), and remembers those articles as pending. ``flush`` merges
-the pending articles into the stored document with optimistic concurrency: read the document
-with its ``_seq_no``/``_primary_term``, add the pending articles (each counted once: the profile
-keeps the ids of its recent articles), write it back with ``if_seq_no``/``if_primary_term``; when
-another worker wrote in between (HTTP 409), read again and redo the merge. No scripts: the
-integ-test node and locked-down clusters may have painless disabled.
+the pending articles into the stored document with optimistic concurrency. The profile in memory
+is the stored document it was read as (or last written as, ``_seq_no``/``_primary_term`` kept)
+plus the pending articles, so ``flush`` first writes it as it is with ``if_seq_no``/
+``if_primary_term``; only when another worker wrote in between (HTTP 409) does it read the
+document again, add the pending articles to it (each counted once: the profile keeps the ids of
+its recent articles) and retry. A worker alone on a site thus writes without reading (a read of a
+document just written makes Elasticsearch refresh the index first, and the document is ~100 KB of
+JSON to parse on both sides). No scripts: the integ-test node and locked-down clusters may have
+painless disabled.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ MAX_CONFLICT_RETRIES = 20
 @dataclass
 class _Entry:
     profile: HostProfile
+    # if_seq_no/if_primary_term of the stored document ``profile`` was read or written as (None:
+    # none stored): ``profile`` is that document plus ``pending``
+    version: dict[str, int] | None = None
     pending: list[tuple[str, dict[str, str], Sequence[int] | None]] = field(default_factory=list)
 
 
@@ -50,15 +57,15 @@ class ProfileStore:
     def profile(self, site: str) -> HostProfile:
         entry = self._entries.get(site)
         if entry is None:
-            entry = _Entry(self._read(site)[0])
+            entry = _Entry(*self._read(site))
             self._entries[site] = entry
         return entry.profile
 
     def observe(self, site: str, doc_id: str, keys: dict[str, str], signature: Sequence[int] | None = None) -> None:
         """Count one article of ``site`` now (in memory) and in the store at the next flush;
         ``signature``: the MinHash of its body, so a story's versions count once."""
-        entry = self._entries.get(site) or _Entry(self.profile(site))
-        self._entries[site] = entry
+        self.profile(site)
+        entry = self._entries[site]
         if entry.profile.add_article(doc_id, keys, self.settings, signature):
             entry.pending.append((doc_id, keys, signature))
             if len(entry.pending) >= self.settings.flush_every:
@@ -81,20 +88,22 @@ class ProfileStore:
     def _flush_site(self, site: str, entry: _Entry) -> int:
         if not entry.pending:
             return 0
+        profile, version, added = entry.profile, entry.version, len(entry.pending)
         for _attempt in range(MAX_CONFLICT_RETRIES):
-            stored, version = self._read(site)
-            added = sum(stored.add_article(doc_id, keys, self.settings, signature)
-                        for doc_id, keys, signature in entry.pending)
-            source = stored.to_source(self.settings)
+            source = profile.to_source(self.settings)
             try:
                 if version is None:
-                    self.es.create(index=self.index, id=profile_doc_id(site), document=source)
+                    resp = self.es.create(index=self.index, id=profile_doc_id(site), document=source)
                 else:
-                    self.es.index(index=self.index, id=profile_doc_id(site), document=source, **version)
-            except ConflictError:
+                    resp = self.es.index(index=self.index, id=profile_doc_id(site), document=source, **version)
+            except ConflictError:  # another worker wrote since: merge the pending articles into its document
                 self.conflicts += 1
+                profile, version = self._read(site)
+                added = sum(profile.add_article(doc_id, keys, self.settings, signature)
+                            for doc_id, keys, signature in entry.pending)
                 continue
-            entry.profile = stored
+            entry.profile = profile
+            entry.version = {"if_seq_no": resp["_seq_no"], "if_primary_term": resp["_primary_term"]}
             entry.pending.clear()
             return added
         raise RuntimeError(f"profile of {site}: {MAX_CONFLICT_RETRIES} write conflicts in a row")
