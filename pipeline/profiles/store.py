@@ -8,9 +8,8 @@ is the stored document it was read as (or last written as, ``_seq_no``/``_primar
 plus the pending articles, so ``flush`` first writes it as it is with ``if_seq_no``/
 ``if_primary_term``; only when another worker wrote in between (HTTP 409) does it read the
 document again, add the pending articles to it (each counted once: the profile keeps the ids of
-its recent articles) and retry. A worker alone on a site thus writes without reading (a read of a
-document just written makes Elasticsearch refresh the index first, and the document is ~100 KB of
-JSON to parse on both sides). No scripts: the integ-test node and locked-down clusters may have
+its recent articles) and retry. A worker alone on a site thus writes without reading (the document
+is up to ~140 KB of JSON, serialised, sent and parsed on both sides for each read). No scripts: the integ-test node and locked-down clusters may have
 painless disabled.
 """
 
