@@ -35,6 +35,50 @@ def test_rss_and_atom_feeds_index_all_five_articles_once(es_url, sample_site, al
     assert "utm_" not in doc["canonical_url"]
 
 
+def test_articles_stored_unchanged_are_not_enriched_again(es, es_url, sample_site, alias, tmp_path, monkeypatch) -> None:
+    """Feed entries updated after their articles were fetched are fetched again; pages that come
+    back as they are stored are found before enrichment, so neither NER nor the story lookup sees
+    them, and their stored documents are not rewritten."""
+    import pipeline.enrich as enrich
+    from pipeline.enrich.entities.extractor import EntityExtractor
+    from pipeline.index.names import feedstate_index
+
+    settings, client = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "atom"))
+    ner_texts: list[str] = []
+    story_ids: list[str] = []
+    real_extract, real_assign = EntityExtractor.extract_batch, enrich.assign_stories
+
+    def extract_batch(self, items):
+        ner_texts.extend(text for text, _lang in items)
+        return real_extract(self, items)
+
+    def assign_stories(es_, alias_, articles, **kwargs):
+        story_ids.extend(a.doc_id for a in articles)
+        return real_assign(es_, alias_, articles, **kwargs)
+
+    monkeypatch.setattr(EntityExtractor, "extract_batch", extract_batch)
+    monkeypatch.setattr(enrich, "assign_stories", assign_stories)
+    feed = settings.feeds[0]
+    first = ingest_feed(feed, settings, es=client)
+    assert first.created == first.extracted == len(ner_texts) == len(story_ids) == 3
+    # as if every entry had been updated since: fetched long ago, and no validators for the feed
+    es.indices.refresh(index=[alias, feedstate_index(alias)])
+    for hit in es.search(index=alias, size=10)["hits"]["hits"]:
+        es.update(index=hit["_index"], id=hit["_id"], doc={"fetched_at": "2001-01-01T00:00:00+00:00"})
+    for hit in es.search(index=feedstate_index(alias), size=10)["hits"]["hits"]:
+        es.delete(index=hit["_index"], id=hit["_id"])
+    es.indices.refresh(index=alias)
+    before = {h["_id"]: h["_source"] for h in es.search(index=alias, size=10)["hits"]["hits"]}
+    ner_texts.clear()
+    story_ids.clear()
+    again = ingest_feed(feed, settings, es=client)
+    assert (again.fetched, again.unchanged, again.created, again.updated, again.failures) == (3, 3, 0, 0, [])
+    assert ner_texts == [] and story_ids == []
+    es.indices.refresh(index=alias)
+    after = {h["_id"]: h["_source"] for h in es.search(index=alias, size=10)["hits"]["hits"]}
+    assert after == before and all(doc["entities"] for doc in after.values())
+
+
 def test_german_stemming_on_the_local_node(es_url, sample_site, alias, tmp_path) -> None:
     settings, es = _setup(tmp_path, es_url, alias, sample_feeds(sample_site, "rss", "atom"))
     for feed in settings.feeds:

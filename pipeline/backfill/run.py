@@ -40,6 +40,7 @@ from pipeline.fetch.client import FetchError
 from pipeline.fetch.sharedlimit import SharedHostLimiter
 from pipeline.index.bulk import index_articles
 from pipeline.index.names import runlog_index
+from pipeline.index.unchanged import UnchangedArticles
 from pipeline.run.extras import RunExtras
 from pipeline.run.ingest import PAGE_CONTENT_TYPES, article_from_page
 
@@ -250,12 +251,15 @@ class Backfill:
                 fresh = unseen_candidates(self.es, self.alias, candidates, report)
                 articles = self._fetched(source, day, fresh, report, extras)
             kept = drop_older_copies(self.es, self.alias, articles, report)
+            unchanged = UnchangedArticles(self.es, self.alias)  # stored as they are: not enriched again
             enriched = add_stories(
-                add_entities(kept, extractor_for(Path(self.settings.config_dir) / "entities")),
-                self.es, self.alias, threshold=self.settings.story_threshold,
+                add_entities(unchanged.mark(kept), extractor_for(Path(self.settings.config_dir) / "entities"),
+                             skip=unchanged.ids),
+                self.es, self.alias, threshold=self.settings.story_threshold, skip=unchanged.ids,
             )
             result = index_articles(
-                self.es, enriched, self.settings.elasticsearch, run_id=self.run_id, feed=source.name
+                self.es, enriched, self.settings.elasticsearch, run_id=self.run_id, feed=source.name,
+                not_enriched=unchanged.ids,
             )
         report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
         for failed in result.failures:

@@ -5,7 +5,7 @@ order, a batch at a time."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -65,20 +65,29 @@ def entity_text(article: Article) -> str:
     return "\n\n".join(p for p in parts if p.strip())
 
 
-def add_entities(articles: Iterable[Article], extractor: EntityExtractor, *, batch_size: int = 32) -> Iterator[Article]:
+def add_entities(
+    articles: Iterable[Article], extractor: EntityExtractor, *, batch_size: int = 32, skip: Container[str] = (),
+) -> Iterator[Article]:
+    """Entities of each article, NER batched; articles whose id is in ``skip`` (stored unchanged:
+    pipeline.index.unchanged) are passed through without."""
     for batch in chunked(articles, batch_size):
-        found = extractor.extract_batch([(entity_text(a) if a.body and a.body.strip() else "", a.lang) for a in batch])
-        for article, entities in zip(batch, found, strict=True):
+        todo = [a for a in batch if a.doc_id not in skip]
+        found = extractor.extract_batch([(entity_text(a) if a.body and a.body.strip() else "", a.lang) for a in todo])
+        for article, entities in zip(todo, found, strict=True):
             article.entities = entities
         yield from batch
 
 
 def add_stories(
-    articles: Iterable[Article], es: Elasticsearch, alias: str, *, threshold: float, batch_size: int = 32
+    articles: Iterable[Article], es: Elasticsearch, alias: str, *, threshold: float, batch_size: int = 32,
+    skip: Container[str] = (),
 ) -> Iterator[Article]:
     """Story ids from MinHash/LSH candidates in the index and earlier in the stream (written in
-    bulk chunks, these are not searchable before the next refresh)."""
+    bulk chunks, these are not searchable before the next refresh); articles whose id is in
+    ``skip`` (stored unchanged, with their story) are passed through."""
     stream = StoryStream()
     for batch in chunked(articles, batch_size):
-        assign_stories(es, alias, batch, threshold=threshold, stream=stream)
+        todo = [a for a in batch if a.doc_id not in skip]
+        if todo:
+            assign_stories(es, alias, todo, threshold=threshold, stream=stream)
         yield from batch

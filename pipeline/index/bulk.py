@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,7 +76,8 @@ def _existing(es: Elasticsearch, alias: str, chunk: list[Article]) -> dict[str, 
 
 
 def _plan(
-    chunk: list[Article], existing: dict[str, dict[str, Any]], alias: str, now: str, result: BulkResult
+    chunk: list[Article], existing: dict[str, dict[str, Any]], alias: str, now: str, result: BulkResult,
+    not_enriched: Container[str] = (),
 ) -> tuple[list[dict[str, Any]], dict[str, Article]]:
     actions: list[dict[str, Any]] = []
     by_id: dict[str, Article] = {}
@@ -86,6 +87,13 @@ def _plan(
         target = article_index(alias, TEMPLATE_VERSION, article.published_at)
         old = existing.get(article.doc_id)
         if old and old.get("content_hash") == article.content_hash and old["index"] == target:
+            result.unchanged += 1
+            continue
+        if article.doc_id in not_enriched:
+            # unchanged when enrichment looked it up, changed since by another runner: this copy
+            # has no entities or story and is no newer than the stored one (pipeline.index.unchanged)
+            log.info("%s: stored document changed by another runner since it was looked up; not rewritten",
+                     article.url)
             result.unchanged += 1
             continue
         source = to_source(article)
@@ -108,9 +116,12 @@ def index_articles(
     *,
     run_id: str = "manual",
     feed: str | None = None,
+    not_enriched: Container[str] = (),
 ) -> BulkResult:
     """Index articles into their monthly indices; return counts and the per-document failures
     (each also written to the dead-letter index with its reason and the original document).
+    ``not_enriched``: ids that enrichment passed by as stored unchanged (pipeline.index.unchanged);
+    such an article is never written.
 
     Pipelined: while Elasticsearch writes a chunk (a background thread sends it and waits), this
     thread reads, looks up and plans the next one, so client and server work overlap. At most
@@ -132,7 +143,7 @@ def index_articles(
             result = BulkResult()
             now = datetime.now(UTC).isoformat(timespec="seconds")
             existing = _existing(es, alias, chunk)
-            actions, by_id = _plan(chunk, existing, alias, now, result)
+            actions, by_id = _plan(chunk, existing, alias, now, result, not_enriched)
             for index in {a["_index"] for a in actions if a["_op_type"] == "index"} - known:
                 ensure_article_index(es, settings, index)
                 known.add(index)

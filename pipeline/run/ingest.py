@@ -36,6 +36,7 @@ from pipeline.fetch.urls import canonicalize, host_of
 from pipeline.index.bulk import index_articles
 from pipeline.index.client import es_client
 from pipeline.index.runlog import write_run_report
+from pipeline.index.unchanged import UnchangedArticles
 from pipeline.progress import Progress
 from pipeline.run.extras import RunExtras
 from pipeline.run.pagefailures import PageFailures, permanent_kind
@@ -390,11 +391,14 @@ def _ingest_leased(
                     if article is not None:
                         yield article
 
+        unchanged = UnchangedArticles(es, alias)  # stored as they are: no NER, no story lookup
         enriched = add_stories(
-            add_entities(articles(), extractor_for(Path(settings.config_dir) / "entities")),
-            es, alias, threshold=settings.story_threshold,
+            add_entities(unchanged.mark(articles()), extractor_for(Path(settings.config_dir) / "entities"),
+                         skip=unchanged.ids),
+            es, alias, threshold=settings.story_threshold, skip=unchanged.ids,
         )
-        result = index_articles(es, enriched, settings.elasticsearch, run_id=run_id, feed=feed.name)
+        result = index_articles(es, enriched, settings.elasticsearch, run_id=run_id, feed=feed.name,
+                                not_enriched=unchanged.ids)
     report.created, report.updated, report.unchanged = result.created, result.updated, result.unchanged
     for failed in result.failures:
         report.fail("index", failed["url"], failed["reason"])
