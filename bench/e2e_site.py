@@ -40,7 +40,7 @@ from bench.synthetic import ENTITY_NAMES, WORDS
 from pipeline.samplesite.articles import SampleArticle, load_articles
 from pipeline.samplesite.feeds import entry_for
 from pipeline.samplesite.outlets import load_outlets
-from pipeline.samplesite.render import render_article, render_rss
+from pipeline.samplesite.render import render_article, render_atom, render_rss
 
 BERLIN = timezone(timedelta(hours=1))
 FIRST_PUBLISHED = datetime(2026, 11, 16, 6, 0, tzinfo=BERLIN)
@@ -263,8 +263,9 @@ class _Server(ThreadingHTTPServer):
 class BenchSite:
     """All hosts' servers in this process; ``start()`` renders everything up front."""
 
-    def __init__(self, layout: SiteLayout, request_log: Path | None = None) -> None:
+    def __init__(self, layout: SiteLayout, request_log: Path | None = None, feed_format: str = "rss") -> None:
         self.layout = layout
+        self.feed_format = feed_format  # "atom": entries carry <updated> (bench/rerun_cost.py)
         self._servers: list[_Server] = []
         self.page_sizes: list[int] = []
         self._request_log = request_log.open("a", encoding="utf-8") if request_log else None
@@ -290,8 +291,9 @@ class BenchSite:
         for (host, feed), items in sorted(entries.items()):
             items.sort(key=lambda e: e.published, reverse=True)
             name = f"bench-h{host + 1}-f{feed + 1}"
-            xml = render_rss(items, bases[host], f"Bench-Nachrichten {name}", feed_path(feed))
-            routes[host][feed_path(feed)] = (xml.encode("utf-8"), "application/rss+xml; charset=utf-8")
+            render, kind = (render_atom, "atom") if self.feed_format == "atom" else (render_rss, "rss")
+            xml = render(items, bases[host], f"Bench-Nachrichten {name}", feed_path(feed))
+            routes[host][feed_path(feed)] = (xml.encode("utf-8"), f"application/{kind}+xml; charset=utf-8")
             feeds.append({
                 "name": name, "url": bases[host] + feed_path(feed), "lang": "de",
                 "allow_networks": [f"{layout.host_ip(host)}/32"], "entries": len(items),
@@ -324,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds-per-host", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--request-log", type=Path, help="append 'time host path' per request received")
+    parser.add_argument("--feed-format", choices=("rss", "atom"), default="rss")
     args = parser.parse_args(argv)
-    site = BenchSite(SiteLayout(args.pages, args.hosts, args.feeds_per_host, args.seed), args.request_log)
+    site = BenchSite(SiteLayout(args.pages, args.hosts, args.feeds_per_host, args.seed), args.request_log,
+                     args.feed_format)
     feeds = site.start()
     sizes = sorted(site.page_sizes)
     print(json.dumps({

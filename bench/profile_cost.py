@@ -8,7 +8,8 @@ in order through what ingestion does per page for the profile:
 - scan + apply: ``apply_learned`` on the parsed page (one walk, learned blocks removed);
 - observe: ``ProfileStore.observe`` (counted into the in-memory profile; every ``flush_every``
   = 50 articles the pending ones are merged into the Elasticsearch document with optimistic
-  concurrency, which is included: read, merge, write).
+  concurrency, which is included: a write of the profile held with the version last read or
+  written; a read and merge only after a conflict, which one host alone never has).
 
 Per-article times are the mean over the 100 articles ending at each checkpoint (100, 1,000,
 10,000); rules and scan + apply best of 3 passes over those windows to damp the shared machine's
@@ -179,7 +180,8 @@ def main() -> None:
         "a four-link \"Aus unserem Archiv\" block, 5-8 unique paragraphs), 10,000 distinct articles in order through "
         "what ingestion does per page for the profile: `LearnedRules.for_page` (rules), `apply_learned` (one walk of "
         "the parsed page, learned blocks removed) and `ProfileStore.observe` (in-memory count; every 50 articles a "
-        "read-merge-write of the profile document in Elasticsearch with `if_seq_no`, included in its window). Mean "
+        "write of the profile document to Elasticsearch with `if_seq_no`, read and merged only after a conflict, "
+        "included in its window). Mean "
         "ms per article over the 100 articles ending at each checkpoint (rules and scan + apply: best of 3 passes; observe: the real pass, flushes included); parsing is not counted "
         "(cleaning parses anyway). Default settings: min_articles 10, min_share 0.5, window_articles 1,000, "
         "max_keys 5,000."),
