@@ -39,7 +39,7 @@ def test_articles_stored_unchanged_are_not_enriched_again(es, es_url, sample_sit
     """Feed entries updated after their articles were fetched are fetched again; pages that come
     back as they are stored are found before enrichment, so neither NER nor the story lookup sees
     them, and their stored documents are not rewritten."""
-    import pipeline.enrich as enrich
+    from pipeline import enrich
     from pipeline.enrich.entities.extractor import EntityExtractor
     from pipeline.index.names import feedstate_index
 
