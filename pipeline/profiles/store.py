@@ -9,8 +9,8 @@ plus the pending articles, so ``flush`` first writes it as it is with ``if_seq_n
 ``if_primary_term``; only when another worker wrote in between (HTTP 409) does it read the
 document again, add the pending articles to it (each counted once: the profile keeps the ids of
 its recent articles) and retry. A worker alone on a site thus writes without reading (the document
-is up to ~140 KB of JSON, serialised, sent and parsed on both sides for each read). No scripts: the integ-test node and locked-down clusters may have
-painless disabled.
+is up to ~140 KB of JSON, serialised, sent and parsed on both sides for each read). No scripts:
+the integ-test node and locked-down clusters may have painless disabled.
 """
 
 from __future__ import annotations
