@@ -556,3 +556,22 @@ def test_places_yaml_chooses_the_package_records(tmp_path: Path) -> None:
     (tmp_path / "places.yaml").write_text("regions: [KZ]\n", encoding="utf-8")
     with pytest.raises(GazetteerError, match="unknown keys"):
         load_gazetteer(tmp_path)
+
+
+def test_uninflect_with_the_texts_words_agrees_with_searching_the_text() -> None:
+    """_link hands _uninflect the article's words (one set per article) instead of a regex search of
+    the whole text per name; both must strip the same genitives."""
+    from pipeline.enrich.entities.extractor import _uninflect
+    from pipeline.enrich.entities.records import WORD
+
+    text = ("Die Nilsson-Stiftung und Nilssons Kollegen; Kohlbaus Plan im Kohlbauhaus; "
+            "Jens Weidmanns Rede, Weidmann; Ö-Banks Zahlen und Ö-Bank.")
+    cases = [("Nilssons", "PER", "Nilsson"),        # bare form after a hyphen counts: a word of its own
+             ("Kohlbaus", "PER", "Kohlbaus"),       # bare form only inside a longer word: kept
+             ("Jens Weidmanns", "PER", "Jens Weidmanns"),  # "Jens Weidmann" is not in the text
+             ("Ö-Banks", "ORG", "Ö-Bank"),          # not one word: searched for in the text
+             ("Nilssons", "OTH", "Nilssons")]        # not a person, place or organisation
+    words = set(WORD.findall(text))
+    for name, label, expected in cases:
+        assert _uninflect(name, label, text, set()) == expected, name
+        assert _uninflect(name, label, text, set(), words) == expected, name

@@ -32,7 +32,7 @@ from pipeline.enrich.entities.models import (
     load_model,
     resolve_model,
 )
-from pipeline.enrich.entities.records import fold, project_id, tokenize
+from pipeline.enrich.entities.records import WORD, fold, project_id, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,8 @@ class EntityExtractor:
         return [self._link(text or "", spans, lang) for (text, lang), spans in zip(items, ner_spans, strict=True)]
 
     def _link(self, text: str, spans: list[_Span], lang: str | None) -> list[dict[str, Any]]:
-        matches: list[Match] = self.gazetteer.find(text, lang) if text else []
+        text_words = WORD.findall(text)
+        matches: list[Match] = self.gazetteer.find(text, lang, text_words) if text else []
         found: dict[str, dict[str, Any]] = {}
         types: dict[str, Counter[str]] = {}
 
@@ -197,6 +198,7 @@ class EntityExtractor:
         unmatched = [_extend_after_title(span, text) for span in unmatched]
         cleaned = [(span, _name(span)) for span in unmatched]
         surfaces = {name for _span, name in cleaned if name}
+        words = set(text_words)  # for _uninflect
         for span, name in cleaned:
             if not name or not any(ch.isupper() for ch in name):
                 continue
@@ -207,12 +209,13 @@ class EntityExtractor:
                 continue
             if lang == "de" and _german_common_noun(name, span, text):
                 continue
-            name = _uninflect(name, span.label, text, surfaces)
-            entry = self.gazetteer.get(project_id(name))
+            name = _uninflect(name, span.label, text, surfaces, words)
+            key = project_id(name)
+            entry = self.gazetteer.get(key)
             if entry is not None:
                 add(entry.id, entry.label(lang), entry.type, True, offset)
                 continue
-            add(project_id(name), name, span.label, False, offset)
+            add(key, name, span.label, False, offset)
         _one_person_one_entity(found, types)
         for key, ent in found.items():
             if not ent["linked"]:  # linked entities keep their configured type
@@ -251,9 +254,13 @@ def _extend_after_title(span: _Span, text: str) -> _Span:
     return _Span(start, span.end, span.label, text[start:span.end])
 
 
-def _uninflect(name: str, label: str, text: str, surfaces: set[str]) -> str:
+def _uninflect(name: str, label: str, text: str, surfaces: set[str], words: set[str] | None = None) -> str:
     """``name`` without a German genitive ending: "-s"/"-es" goes when the article also has the bare
-    name (as a word of the text, or another span), and after a Slavic surname always."""
+    name (as a word of the text, or another span), and after a Slavic surname always.
+
+    ``words``: the text's words (``WORD.findall``), if the caller has them: a one-word bare name
+    is then looked up there instead of searched for in the text (the same answer: a word of
+    word characters stands alone in the text exactly when it is one of its words)."""
     if label not in ("PER", "LOC", "ORG") or len(name) <= 3:
         return name
     if name.endswith(("'", "’")):
@@ -264,7 +271,12 @@ def _uninflect(name: str, label: str, text: str, surfaces: set[str]) -> str:
         bare = name[: -len(suffix)]
         if len(bare) < 3:
             continue
-        if bare in surfaces or re.search(r"(?<!\w)" + re.escape(bare) + r"(?!\w)", text):
+        if bare in surfaces:
+            return bare
+        if words is not None and WORD.fullmatch(bare):
+            if bare in words:
+                return bare
+        elif re.search(r"(?<!\w)" + re.escape(bare) + r"(?!\w)", text):
             return bare
     if label == "PER" and _SLAVIC_GENITIVE.search(name):
         return name[:-1]

@@ -184,14 +184,16 @@ class Gazetteer:
             self._norm_cache[word] = key
         return key
 
-    def find(self, text: str, lang: str | None = None) -> list[Match]:
+    def find(self, text: str, lang: str | None = None, words: list[str] | None = None) -> list[Match]:
         """All alias occurrences in ``text`` (of language ``lang``), longest first at each position,
         never overlapping. Aliases of another language than ``lang`` are not matched.
 
         Words are plain lists (no object per word), and a match is only tried at a word that starts
         some alias (most words start none): about 3 times cheaper on a news body than walking
-        the trie from every word, with the same matches."""
-        words = WORD.findall(text)
+        the trie from every word, with the same matches. ``words``: ``WORD.findall(text)``, when
+        the caller has it already."""
+        if words is None:
+            words = WORD.findall(text)
         if not words:
             return []
         cache = self._norm_cache

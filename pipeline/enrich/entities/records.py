@@ -5,6 +5,7 @@ gazetteer (:mod:`pipeline.enrich.entities.gazetteer`) and the records built from
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -57,8 +58,12 @@ class Entry:
         return bool(_QID.match(self.id))
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(word: str) -> str:
-    """Case- and accent-insensitive form of one word ("Tokaïev" -> "tokaiev", "Außen" -> "aussen")."""
+    """Case- and accent-insensitive form of one word ("Tokaïev" -> "tokaiev", "Außen" -> "aussen").
+
+    Cached: names repeat within an article and across a run, and the fold of a word is a
+    Python-level loop over its characters."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
