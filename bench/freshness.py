@@ -33,7 +33,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -60,7 +59,7 @@ from pipeline.article import doc_id_for
 from pipeline.fetch.urls import canonicalize
 from pipeline.samplesite.feeds import entry_for
 from pipeline.samplesite.render import render_rss
-from tests.airflow_local import free_port
+from tests.airflow_local import free_port, interrupt_session, kill_leftovers
 
 DEFAULT_ES_PORT = 9600
 SHIPPED_MODEL = ROOT / "models" / "de_germeval_ner"
@@ -309,20 +308,9 @@ class Airflow:
         return None
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGINT)  # the launcher stops its components
-        try:
-            self.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        interrupt_session(self.proc)  # the launcher stops its components
         with contextlib.suppress(OSError, ValueError):  # components outliving the launcher
-            for pid in json.loads((self.home / "airflow.pids").read_text()).values():
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
+            kill_leftovers(json.loads((self.home / "airflow.pids").read_text()))
 
 
 def _ts(value: str | None) -> float | None:

@@ -58,6 +58,37 @@ def executor_environ(api_port: int, jwt_secret: str | None = None) -> dict[str, 
     }
 
 
+def interrupt_session(proc: subprocess.Popen[bytes] | None, timeout: float = 120.0) -> None:
+    """Ctrl-C, as in a terminal, to a launcher started with ``start_new_session=True``: SIGINT to its
+    process group (the Airflow launcher, scripts/airflow_standalone.py, stops its components on
+    it), then SIGKILL to the group if it is not gone after ``timeout`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def kill_leftovers(pids: dict[str, int]) -> list[str]:
+    """The components (name -> process group, as in ``airflow.pids``) still alive after their
+    launcher stopped; each is killed. An empty list when the launcher cleaned up after itself."""
+    left = []
+    for name, pid in pids.items():
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            continue
+        left.append(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    return left
+
+
 class ExecutionApiServer:
     """``airflow api-server --apps execution`` on 127.0.0.1:``port``, one worker, stopped by PID."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.airflow_local import free_port
+from tests.airflow_local import free_port, interrupt_session, kill_leftovers
 from tests.conftest import ROOT, sample_feeds, write_config
 
 # generous: migrate (about 45 s) + Airflow's start-up (1-3 minutes on a 2-core machine that other
@@ -96,30 +95,11 @@ class Standalone:
     def stop(self) -> None:
         """Ctrl-C, as in a terminal: SIGINT to make's process group (make and the launcher; the
         launcher stops the components, each in a session of its own)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        interrupt_session(self.proc)
 
     def leftovers(self) -> list[str]:
         """Components (or their process groups) that outlived the launcher; they are killed here."""
-        left = []
-        for name, pid in self.pids.items():
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                continue
-            left.append(name)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-        return left
+        return kill_leftovers(self.pids)
 
 
 @pytest.fixture
