@@ -13,7 +13,15 @@ from elasticsearch import BadRequestError
 from pipeline.article import Article
 from pipeline.config import ElasticsearchSettings
 from pipeline.index.bulk import index_articles
-from pipeline.index.names import article_index, deadletter_index
+from pipeline.index.names import (
+    article_index,
+    deadletter_index,
+    feedstate_index,
+    hostslots_index,
+    leases_index,
+    profiles_index,
+    runlog_index,
+)
 from pipeline.index.reindex import reindex
 from pipeline.index.template import TEMPLATE_VERSION, ensure_article_index, ensure_index
 from pipeline.search import search_articles
@@ -247,3 +255,27 @@ def test_entity_ids_and_linked_reach_an_index_made_before_them_and_facet_across_
     assert [h["_source"]["lang"] for h in unlinked] == ["de"]
     facet = search_articles(es, alias, "")["aggregations"]["entities"]["buckets"]
     assert facet[0]["key"] == "Q232" and facet[0]["doc_count"] == 2
+
+
+def test_indices_read_by_id_refresh_every_30_s_and_older_ones_are_brought_to_it(es, es_url, alias) -> None:
+    """Feed state, profiles, host slots and leases are only read by id (realtime), so they are not
+    refreshed every second; the run log is searched by the pipeline and keeps the default. An
+    index created before the setting existed gets it from the next setup, once."""
+    settings = _settings(es_url, alias)
+    by_id = [feedstate_index(alias), profiles_index(alias), hostslots_index(alias), leases_index(alias)]
+    es.indices.create(index=leases_index(alias))  # as an earlier version created it: no interval set
+    assert ensure_index(es, settings) is True
+
+    def interval(index: str) -> str | None:
+        flat = es.indices.get_settings(index=index, flat_settings=True)[index]["settings"]
+        return flat.get("index.refresh_interval")
+
+    assert [interval(i) for i in by_id] == ["30s"] * 4
+    assert interval(runlog_index(alias)) is None
+    assert ensure_index(es, settings) is False  # nothing left to change
+    # and still realtime by id: a document written is read back at once, without a refresh
+    es.index(index=feedstate_index(alias), id="f1", document={"feed": "f1"})
+    assert es.get(index=feedstate_index(alias), id="f1")["_source"] == {"feed": "f1"}
+    assert es.count(index=feedstate_index(alias))["count"] == 0  # not searchable before a refresh
+    es.indices.refresh(index=feedstate_index(alias))
+    assert es.count(index=feedstate_index(alias))["count"] == 1

@@ -47,6 +47,8 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
     if args.site:
         sites = [args.site]
     else:
+        # profiles are written and read by id; a search sees the last writes only after a refresh
+        es.options(ignore_status=404).indices.refresh(index=profiles_index(alias))
         resp = es.options(ignore_status=404).search(index=profiles_index(alias), size=500, source_includes=["site"])
         sites = sorted(h["_source"]["site"] for h in resp.get("hits", {}).get("hits", []))
     if not sites:
