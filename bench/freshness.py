@@ -59,7 +59,7 @@ from pipeline.article import doc_id_for
 from pipeline.fetch.urls import canonicalize
 from pipeline.samplesite.feeds import entry_for
 from pipeline.samplesite.render import render_rss
-from tests.airflow_local import free_port, interrupt_session, kill_leftovers
+from tests.airflow_local import free_port, kill_leftovers, stop_session
 
 DEFAULT_ES_PORT = 9600
 SHIPPED_MODEL = ROOT / "models" / "de_germeval_ner"
@@ -308,7 +308,7 @@ class Airflow:
         return None
 
     def stop(self) -> None:
-        interrupt_session(self.proc)  # the launcher stops its components
+        stop_session(self.proc)  # the launcher stops its components
         with contextlib.suppress(OSError, ValueError):  # components outliving the launcher
             kill_leftovers(json.loads((self.home / "airflow.pids").read_text()))
 

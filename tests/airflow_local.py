@@ -58,14 +58,14 @@ def executor_environ(api_port: int, jwt_secret: str | None = None) -> dict[str, 
     }
 
 
-def interrupt_session(proc: subprocess.Popen[bytes] | None, timeout: float = 120.0) -> None:
-    """Ctrl-C, as in a terminal, to a launcher started with ``start_new_session=True``: SIGINT to its
-    process group (the Airflow launcher, scripts/airflow_standalone.py, stops its components on
-    it), then SIGKILL to the group if it is not gone after ``timeout`` seconds."""
+def stop_session(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGINT, timeout: float = 120.0) -> None:
+    """Stop a process started with ``start_new_session=True`` and its group: ``sig`` to the group
+    (SIGINT is Ctrl-C, as in a terminal: the Airflow launcher, scripts/airflow_standalone.py, stops
+    its components on it), then SIGKILL if it is not gone after ``timeout`` seconds."""
     if proc is None or proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, sig)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -136,16 +136,7 @@ class ExecutionApiServer:
 
     def stop(self, timeout: float = 20.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # the group this object started (start_new_session)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_session(proc, signal.SIGTERM, timeout)  # the group this object started (start_new_session)
 
     def __enter__(self) -> Self:
         self.start()

@@ -24,7 +24,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.airflow_local import free_port, interrupt_session, kill_leftovers
+from tests.airflow_local import free_port, kill_leftovers, stop_session
 from tests.conftest import ROOT, sample_feeds, write_config
 
 # generous: migrate (about 45 s) + Airflow's start-up (1-3 minutes on a 2-core machine that other
@@ -95,7 +95,7 @@ class Standalone:
     def stop(self) -> None:
         """Ctrl-C, as in a terminal: SIGINT to make's process group (make and the launcher; the
         launcher stops the components, each in a session of its own)."""
-        interrupt_session(self.proc)
+        stop_session(self.proc)
 
     def leftovers(self) -> list[str]:
         """Components (or their process groups) that outlived the launcher; they are killed here."""
