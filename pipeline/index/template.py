@@ -93,7 +93,7 @@ def template_name(settings: ElasticsearchSettings, version: int = TEMPLATE_VERSI
 #: host slots, leases). A get by id is realtime: it sees the last write without a refresh. Left
 #: unset, Elasticsearch refreshes a shard every second while it is written, until it has had no
 #: search for 30 s: a fresh index, or one an operator searched, then pays a refresh a second for
-#: documents nobody searches (measured: 36 refreshes, 0.7 s of Elasticsearch time in a 400-page run
+#: documents nobody searches (measured: 33 refreshes, 0.73 s of Elasticsearch time in a 400-page run
 #: of 8 feeds, 1.8 ms an article). Searches of them (Kibana, the ``profiles`` command, tests) see
 #: writes within this interval, or at once after an explicit refresh. The run log, dead letters
 #: and page failures are searched by the pipeline and keep Elasticsearch's default.
