@@ -16,6 +16,8 @@ the integ-test node and locked-down clusters may have painless disabled.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +30,12 @@ from pipeline.profiles.model import HostProfile
 log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 20
+#: after the n-th conflict in a row, wait a random part of min(CONFLICT_BACKOFF_S * 2**n, cap):
+#: a worker that has just written writes its next flush without reading, so one that must read
+#: first would otherwise lose every race while the other keeps writing (seen: 20 conflicts in a
+#: row with two workers flushing after every article on a loaded machine)
+CONFLICT_BACKOFF_S = 0.002
+CONFLICT_BACKOFF_CAP_S = 0.25
 
 
 @dataclass
@@ -88,7 +96,7 @@ class ProfileStore:
         if not entry.pending:
             return 0
         profile, version, added = entry.profile, entry.version, len(entry.pending)
-        for _attempt in range(MAX_CONFLICT_RETRIES):
+        for attempt in range(MAX_CONFLICT_RETRIES):
             source = profile.to_source(self.settings)
             try:
                 if version is None:
@@ -97,6 +105,7 @@ class ProfileStore:
                     resp = self.es.index(index=self.index, id=profile_doc_id(site), document=source, **version)
             except ConflictError:  # another worker wrote since: merge the pending articles into its document
                 self.conflicts += 1
+                time.sleep(random.uniform(0.5, 1.0) * min(CONFLICT_BACKOFF_S * 2**attempt, CONFLICT_BACKOFF_CAP_S))
                 profile, version = self._read(site)
                 added = sum(profile.add_article(doc_id, keys, self.settings, signature)
                             for doc_id, keys, signature in entry.pending)
